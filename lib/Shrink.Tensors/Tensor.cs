@@ -19,7 +19,7 @@ namespace Shrink.Tensors;
 /// order and accumulates into <see cref="Grad"/> of the leaves.
 /// </para>
 /// </summary>
-public sealed partial class Tensor
+public partial class Tensor
 {
     private float[]? _storage;          // null once released by its TensorScope
     private readonly int _offset;       // first element in _storage
@@ -39,6 +39,13 @@ public sealed partial class Tensor
         _pooled = pooled;
         Numel = ShapeUtil.Numel(shape);
         TensorScope.Current?.Register(this);
+    }
+
+    /// <summary>A new leaf sharing <paramref name="data"/>'s storage (used by <see cref="Nn.Parameter"/>).</summary>
+    private protected Tensor(Tensor data)
+        : this(data.Storage, data._offset, data._shape, data._strides, data.IsContiguous ? null : data, pooled: false)
+    {
+        if (!data.IsContiguous) throw new ArgumentException("A parameter must be contiguous.");
     }
 
     // ---------------------------------------------------------------- shape and storage

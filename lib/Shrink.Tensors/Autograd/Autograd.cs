@@ -39,7 +39,7 @@ public static class GradMode
     internal static Region Set(bool enabled) => new(!enabled);
 }
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>Inside the returned region no op records autograd (PyTorch <c>torch.no_grad()</c>): <c>using var _ = Tensor.NoGrad();</c></summary>
     public static GradMode.Region NoGrad() => GradMode.Set(false);

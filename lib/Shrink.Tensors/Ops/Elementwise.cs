@@ -4,7 +4,7 @@ using Shrink.Tensors.Kernels;
 namespace Shrink.Tensors;
 
 // Element-wise ops: broadcasting arithmetic and unary math, each forward followed by its backward rule.
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>This tensor's elements densely, without recording autograd: itself if contiguous, else a copy.</summary>
     internal Tensor Dense()

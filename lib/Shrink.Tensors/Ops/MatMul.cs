@@ -3,7 +3,7 @@ using Shrink.Tensors.Kernels;
 namespace Shrink.Tensors;
 
 // Matrix products: batched matmul with broadcasting over batch axes, reading transposed views without a copy.
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>How one operand's last two axes sit in memory for GEMM: row-major, or a transposed row-major matrix.</summary>
     private readonly record struct GemmOperand(Tensor Source, bool Trans, int Ld, int BatchStride);

@@ -4,7 +4,7 @@ using Shrink.Tensors.Kernels;
 namespace Shrink.Tensors;
 
 // Reductions (sum, mean, max, var) and the softmax family, each forward followed by its backward rule.
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>Sum of all elements, as a 0-d tensor. ∂ = g broadcast to every element.</summary>
     public Tensor Sum() => Sum(null, false);

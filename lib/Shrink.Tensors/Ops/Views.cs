@@ -1,7 +1,7 @@
 namespace Shrink.Tensors;
 
 // Views: ops that return a tensor sharing storage with their input (no copy), each with its backward.
-public sealed partial class Tensor
+public partial class Tensor
 {
     private Tensor ViewOf(int[] shape, int[] strides, int offset) => new(Storage, offset, shape, strides, this, pooled: false);
 
