@@ -1,0 +1,287 @@
+using Shrink.Tensors;
+
+namespace Shrink.Tests.Golden;
+
+/// <summary>
+/// Golden tests: every case of tests/golden/make_golden.py is recomputed with our API and its output(s) and
+/// gradients are compared with PyTorch's. A case C stores inputs C.in0…, the output C.out (or C.out0…), a weight
+/// C.w (or C.w0…) and C.gradK = ∂L/∂(C.inK) for L = Σᵢ Σ(outᵢ ⊙ wᵢ). An input takes a gradient here exactly when
+/// the file has its C.gradK, so the Python script decides which gradients are checked.
+/// </summary>
+/// <remarks>
+/// PyTorch computed the references in float64 from the stored float32 inputs and rounded them to float32, so the
+/// tolerances below only have to cover our float32 rounding. Each is atol + rtol·|reference| per element, and each
+/// is about 10× the rounding error that the op chain can accumulate:
+/// float32 has unit roundoff u = 2⁻²⁴ ≈ 6e−8; a sum of n terms of size s is off by up to ~n·u·s (~√n·u·s typical).
+/// The non-tensor arguments of each case mirror the ARGS table in make_golden.py (same order, same values).
+/// </remarks>
+public class GoldenTests
+{
+    /// <summary>Tolerance |ours − torch| ≤ Atol + Rtol·|torch|.</summary>
+    public readonly record struct Tol(double Atol, double Rtol)
+    {
+        /// <summary>Element-wise ops and views: a few ulps per element (exp/log/erf in float32 are ~1–4 ulp) → 1e−5/1e−4.</summary>
+        public static readonly Tol Elementwise = new(1e-5, 1e-4);
+
+        /// <summary>Reductions over ≤ 100 terms of size ≤ ~5 (sum, mean, var, softmax): ~100·u·5 ≈ 3e−5 → 1e−4/1e−4.</summary>
+        public static readonly Tol Reduction = new(1e-4, 1e-4);
+
+        /// <summary>GEMMs with K ≤ 96 and O(1) entries (|Σ| ≲ 10, Σ|terms| ≲ 80): K·u·8 ≈ 5e−5 worst case → 2e−4/2e−4.</summary>
+        public static readonly Tol Gemm = new(2e-4, 2e-4);
+
+        /// <summary>
+        /// Normalisation (LayerNorm/BatchNorm), convolutions (K = C·kh·kw ≤ 48), pooling, losses and attention: a
+        /// reduction, a division by a standard deviation and a second reduction in the backward → 2e−4/2e−4.
+        /// </summary>
+        public static readonly Tol Composite = new(2e-4, 2e-4);
+
+        /// <summary>
+        /// The ViT block: ~10 chained ops (two LayerNorms, four GEMMs with K ≤ 64, softmax, GELU), outputs up to ~5
+        /// and parameter gradients up to ~15 summed over B·N = 10 tokens → 1e−3/1e−3.
+        /// </summary>
+        public static readonly Tol Block = new(1e-3, 1e-3);
+    }
+
+    /// <summary>A case: our computation of its output(s) from its inputs, and the tolerance it is held to.</summary>
+    public sealed record Case(Func<Tensor[], Tensor[]> Compute, Tol Tol);
+
+    private static Case E(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Elementwise);
+    private static Case Red(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Reduction);
+    private static Case G(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Gemm);
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Families: case name → computation. Literal arguments mirror ARGS in make_golden.py.
+    // ------------------------------------------------------------------------------------------------------------
+
+    public static readonly Dictionary<string, Case> Elementwise = new()
+    {
+        ["add"] = E(x => x[0] + x[1]),                      // (2,3,4) + (3,1)
+        ["sub"] = E(x => x[0] - x[1]),                      // (3,4) − (4)
+        ["mul"] = E(x => x[0] * x[1]),                      // (2,1,4) ⊙ (3,1)
+        ["div"] = E(x => x[0] / x[1]),                      // (3,4) / (2,1,4)
+        ["neg"] = E(x => -x[0]),
+        ["exp"] = E(x => x[0].Exp()),
+        ["log"] = E(x => x[0].Log()),
+        ["sqrt"] = E(x => x[0].Sqrt()),
+        ["pow"] = E(x => x[0].Pow(2.5f)),                   // p = 2.5
+        ["abs"] = E(x => x[0].Abs()),
+        ["clamp"] = E(x => x[0].Clamp(-0.5f, 0.5f)),       // min −0.5, max 0.5
+        ["relu"] = E(x => x[0].Relu()),
+        ["gelu"] = E(x => x[0].Gelu()),                     // exact erf
+        ["gelu_tanh"] = E(x => x[0].Gelu("tanh")),         // approximate = "tanh"
+        ["sigmoid"] = E(x => x[0].Sigmoid()),
+        ["tanh"] = E(x => x[0].Tanh()),
+    };
+
+    public static readonly Dictionary<string, Case> Reductions = new()
+    {
+        ["sum_axes"] = Red(x => x[0].Sum([0, 2], keepdim: true)),
+        ["sum_axis"] = Red(x => x[0].Sum([1], keepdim: false)),
+        ["mean_axes"] = Red(x => x[0].Mean([1], keepdim: false)),
+        ["mean_keep"] = Red(x => x[0].Mean([-1], keepdim: true)),
+        ["var_axes"] = Red(x => x[0].Var([1, 2], correction: 1, keepdim: true)),
+        ["var_axis0"] = Red(x => x[0].Var([0], correction: 1, keepdim: false)),
+        ["var_long"] = Red(x => x[0].Var([1], correction: 1, keepdim: false)),    // (3, 100)
+        ["max_axis"] = Red(x => x[0].Max(1).Values),
+        ["softmax_last"] = Red(x => x[0].Softmax(-1)),
+        ["softmax_mid"] = Red(x => x[0].Softmax(1)),
+        ["log_softmax_last"] = Red(x => x[0].LogSoftmax(-1)),
+        ["log_softmax_mid"] = Red(x => x[0].LogSoftmax(1)),
+    };
+
+    public static readonly Dictionary<string, Case> MatMul = new()
+    {
+        ["matmul_2d"] = G(x => Tensor.MatMul(x[0], x[1])),              // (5,7) @ (7,3)
+        ["matmul_batched"] = G(x => Tensor.MatMul(x[0], x[1])),         // (2,1,4,6) @ (3,6,5)
+        ["matmul_transposed"] = G(x => Tensor.MatMul(x[0], x[1].MT)),   // (4,6) @ (5,6)ᵀ as a view
+        ["matmul_k96"] = G(x => Tensor.MatMul(x[0], x[1])),             // (8,96) @ (96,8)
+        ["matmul_3d_2d"] = G(x => Tensor.MatMul(x[0], x[1])),           // (2,3,8) @ (8,4)
+    };
+
+    public static readonly Dictionary<string, Case> Shape = new()
+    {
+        ["reshape"] = E(x => x[0].Reshape(4, 6)),
+        ["permute"] = E(x => x[0].Permute(2, 0, 1)),
+        ["transpose"] = E(x => x[0].Transpose(0, 2)),
+    };
+
+    public static IEnumerable<object[]> Names(Dictionary<string, Case> family) => family.Keys.Select(k => new object[] { k });
+    public static IEnumerable<object[]> ElementwiseNames => Names(Elementwise);
+    public static IEnumerable<object[]> ReductionNames => Names(Reductions);
+    public static IEnumerable<object[]> MatMulNames => Names(MatMul);
+    public static IEnumerable<object[]> ShapeNames => Names(Shape);
+
+    [Theory, MemberData(nameof(ElementwiseNames))] public void ElementwiseCase(string name) => Run("elementwise", name, Elementwise[name]);
+    [Theory, MemberData(nameof(ReductionNames))] public void ReductionCase(string name) => Run("reductions", name, Reductions[name]);
+    [Theory, MemberData(nameof(MatMulNames))] public void MatMulCase(string name) => Run("matmul", name, MatMul[name]);
+    [Theory, MemberData(nameof(ShapeNames))] public void ShapeCase(string name) => Run("shape", name, Shape[name]);
+
+    /// <summary>Every case in a golden file has a C# computation (a case added to the script must be added here).</summary>
+    [Theory]
+    [InlineData("elementwise")]
+    [InlineData("reductions")]
+    [InlineData("matmul")]
+    public void EveryCaseInFileIsTested(string family)
+    {
+        var family_ = family switch
+        {
+            "elementwise" => Elementwise,
+            "reductions" => Reductions,
+            "matmul" => MatMul,
+            _ => throw new ArgumentException(family),
+        };
+        var inFile = GoldenFile.Load(family).CaseNames();
+        Assert.Equal(inFile.OrderBy(s => s, StringComparer.Ordinal), family_.Keys.OrderBy(s => s, StringComparer.Ordinal));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Driver
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Loads case <paramref name="name"/> of <paramref name="family"/>, computes it with fresh leaf copies of the
+    /// inputs, compares every output, backpropagates L = Σ outᵢ ⊙ wᵢ and compares every stored gradient.
+    /// </summary>
+    internal static void Run(string family, string name, Case c)
+    {
+        var file = GoldenFile.Load(family);
+        var inputs = file.Inputs(name);
+        var outputs = c.Compute(inputs);
+        var refs = file.Outputs(name);
+        Assert.True(outputs.Length == refs.Count, $"{name}: computed {outputs.Length} outputs, the golden file has {refs.Count}.");
+        Tensor? loss = null;
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            var (outKey, wKey) = refs[i];
+            AssertClose(name, outKey, outputs[i], file[outKey], c.Tol);
+            var term = (outputs[i] * file[wKey]).Sum();
+            loss = loss is null ? term : loss + term;
+        }
+        if (inputs.Any(x => x.RequiresGrad))
+        {
+            loss!.Backward();
+            for (int k = 0; k < inputs.Length; k++)
+            {
+                var key = $"{name}.grad{k}";
+                if (!file.Has(key)) continue;
+                Assert.True(inputs[k].Grad is not null, $"{name}: input {k} received no gradient.");
+                AssertClose(name, key, inputs[k].Grad!, file[key], c.Tol);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asserts equal shapes and |ours − ref| ≤ atol + rtol·|ref| element-wise; the message names the case, the tensor,
+    /// the first violating element and the largest absolute difference with its index.
+    /// </summary>
+    internal static void AssertClose(string caseName, string tensor, Tensor ours, Tensor reference, Tol tol)
+    {
+        Assert.True(ours.Shape.SequenceEqual(reference.Shape),
+            $"{caseName}: {tensor} has shape ({string.Join(", ", ours.Shape)}), torch has ({string.Join(", ", reference.Shape)}).");
+        var a = ours.ToArray();
+        var b = reference.ToArray();
+        int worst = -1, firstBad = -1;
+        double maxDiff = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = a[i] == b[i] ? 0 : Math.Abs((double)a[i] - b[i]);   // equal infinities count as equal
+            if (double.IsNaN(d)) d = double.PositiveInfinity;
+            if (worst < 0 || d > maxDiff) { maxDiff = d; worst = i; }
+            if (firstBad < 0 && d > tol.Atol + tol.Rtol * Math.Abs(b[i])) firstBad = i;
+        }
+        if (firstBad >= 0)
+        {
+            var shape = reference.Shape.ToArray();
+            Assert.Fail($"{caseName}: {tensor} differs from torch: max |diff| {maxDiff:G3} at {Index(shape, worst)} " +
+                        $"(ours {a[worst]:G9}, torch {b[worst]:G9}); first element over atol {tol.Atol:G2} + rtol {tol.Rtol:G2}·|torch| " +
+                        $"is {Index(shape, firstBad)} (ours {a[firstBad]:G9}, torch {b[firstBad]:G9}).");
+        }
+    }
+
+    private static string Index(int[] shape, int flat)
+    {
+        if (shape.Length == 0) return "[]";
+        var idx = new int[shape.Length];
+        for (int i = shape.Length - 1; i >= 0; i--) { idx[i] = flat % shape[i]; flat /= shape[i]; }
+        return "[" + string.Join(", ", idx) + "]";
+    }
+
+    /// <summary>Integer values stored as float32 (class targets, indices) as int[].</summary>
+    internal static int[] Ints(Tensor t) => t.ToArray().Select(v => (int)MathF.Round(v)).ToArray();
+}
+
+/// <summary>One golden safetensors file, loaded once per process and shared read-only by the tests.</summary>
+public sealed class GoldenFile
+{
+    private static readonly Dictionary<string, GoldenFile> Cache = new();
+    private readonly Dictionary<string, Tensor> _tensors;
+
+    private GoldenFile(Dictionary<string, Tensor> tensors) => _tensors = tensors;
+
+    /// <summary>tests/golden/&lt;family&gt;.safetensors, copied next to the test assembly under golden/.</summary>
+    public static GoldenFile Load(string family)
+    {
+        lock (Cache)
+        {
+            if (Cache.TryGetValue(family, out var f)) return f;
+            var path = Path.Combine(AppContext.BaseDirectory, "golden", family + ".safetensors");
+            Assert.True(File.Exists(path), $"golden file {path} is missing (run tests/golden/make_golden.py and rebuild).");
+            using var _ = TensorScope.Suspend();   // keep the tensors alive outside any test scope
+            f = new GoldenFile(ReadSafeTensors(path));
+            Cache[family] = f;
+            return f;
+        }
+    }
+
+    /// <summary>A stored tensor (shared: copy before using it as a leaf that takes gradients).</summary>
+    public Tensor this[string key] =>
+        _tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"golden tensor {key} is not in the file.");
+
+    public bool Has(string key) => _tensors.ContainsKey(key);
+
+    /// <summary>Case names: the prefixes of the C.w / C.w0 keys.</summary>
+    public IEnumerable<string> CaseNames() =>
+        _tensors.Keys.Where(k => k.EndsWith(".w") || k.EndsWith(".w0")).Select(k => k[..k.LastIndexOf('.')]).Distinct();
+
+    /// <summary>Fresh copies of C.in0, C.in1, …; those with a stored C.gradK require grad.</summary>
+    public Tensor[] Inputs(string name)
+    {
+        var list = new List<Tensor>();
+        for (int k = 0; Has($"{name}.in{k}"); k++)
+        {
+            var t = this[$"{name}.in{k}"];
+            var copy = Tensor.FromArray(t.ToArray(), [.. t.Shape]);
+            if (Has($"{name}.grad{k}")) copy.RequiresGrad_();
+            list.Add(copy);
+        }
+        return list.ToArray();
+    }
+
+    /// <summary>(output key, weight key) pairs: [(C.out, C.w)] or [(C.out0, C.w0), (C.out1, C.w1), …].</summary>
+    public List<(string Out, string W)> Outputs(string name)
+    {
+        if (Has($"{name}.out")) return [($"{name}.out", $"{name}.w")];
+        var list = new List<(string, string)>();
+        for (int k = 0; Has($"{name}.out{k}"); k++) list.Add(($"{name}.out{k}", $"{name}.w{k}"));
+        return list;
+    }
+
+    // Temporary reader until Shrink.Tensors.IO.SafeTensors.Load is merged.
+    private static Dictionary<string, Tensor> ReadSafeTensors(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        long n = BitConverter.ToInt64(bytes, 0);
+        using var doc = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)n));
+        var result = new Dictionary<string, Tensor>();
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.Name == "__metadata__") continue;
+            var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var off = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var data = new float[(off[1] - off[0]) / 4];
+            Buffer.BlockCopy(bytes, (int)(8 + n + off[0]), data, 0, off[1] - off[0]);
+            result[p.Name] = Tensor.FromArray(data, shape);
+        }
+        return result;
+    }
+}
