@@ -74,6 +74,7 @@ ARGS = {
     # conv family (PyTorch defaults otherwise: avg_pool2d count_include_pad=True)
     "unfold_k3": dict(kernel=3, dilation=1, padding=0, stride=1),
     "unfold_mixed": dict(kernel=2, dilation=2, padding=1, stride=2),
+    "unfold_rect": dict(kernel=(2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1)),
     "conv2d_basic": dict(stride=1, padding=0, dilation=1, groups=1),
     "conv2d_stride2": dict(stride=2, padding=0, dilation=1, groups=1),
     "conv2d_pad1": dict(stride=1, padding=1, dilation=1, groups=1),
@@ -81,6 +82,7 @@ ARGS = {
     "conv2d_dilation2": dict(stride=1, padding=0, dilation=2, groups=1),
     "conv2d_patch": dict(stride=4, padding=0, dilation=1, groups=1),
     "conv2d_nobias": dict(stride=1, padding=1, dilation=1, groups=1),
+    "conv2d_rect": dict(stride=(2, 1), padding=(0, 1), dilation=(1, 2), groups=1),
     "avg_pool2d": dict(kernel=2, stride=2, padding=0),
     "avg_pool2d_pad": dict(kernel=3, stride=2, padding=1),
     "max_pool2d": dict(kernel=2, stride=2, padding=0),
@@ -305,7 +307,7 @@ def nn_ops():
 
 def conv():
     f = Family("conv")
-    for name, shape in [("unfold_k3", (2, 3, 5, 6)), ("unfold_mixed", (2, 3, 7, 6))]:
+    for name, shape in [("unfold_k3", (2, 3, 5, 6)), ("unfold_mixed", (2, 3, 7, 6)), ("unfold_rect", (2, 2, 6, 7))]:
         a = ARGS[name]
         g = gen(name)
         run(f, name, lambda x, a=a: F.unfold(x, a["kernel"], dilation=a["dilation"], padding=a["padding"], stride=a["stride"]),
@@ -318,6 +320,7 @@ def conv():
         ("conv2d_dilation2", (2, 3, 8, 8), (4, 3, 3, 3), True),
         ("conv2d_patch", (2, 3, 8, 8), (16, 3, 4, 4), True),   # ViT patch embedding: kernel = stride = 4
         ("conv2d_nobias", (2, 3, 5, 5), (4, 3, 3, 3), False),
+        ("conv2d_rect", (2, 3, 7, 8), (4, 3, 2, 3), True),      # rectangular kernel, per-axis stride/padding/dilation
     ]
     for name, xs, ws, bias in convs:
         a = ARGS[name]
