@@ -72,6 +72,7 @@ public partial class Tensor
     {
         get
         {
+            if (Numel == 0) return true; // an empty tensor has no elements to lay out (as in PyTorch)
             int s = 1;
             for (int i = _shape.Length - 1; i >= 0; i--)
             {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test in the solution (Release), excluding the slow category unless SHRINK_SLOW=1,
+# and ends with one summary line: "tests: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+filter="Category!=Slow"
+[ "${SHRINK_SLOW:-0}" = "1" ] && filter=""
+log=$(mktemp)
+dotnet test Notebooks.sln -c Release ${filter:+--filter "$filter"} --logger "console;verbosity=minimal" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+passed=0; failed=0; skipped=0
+while read -r f p s; do
+  failed=$((failed + f)); passed=$((passed + p)); skipped=$((skipped + s))
+done < <(sed -n 's/.*Failed: *\([0-9]*\), *Passed: *\([0-9]*\), *Skipped: *\([0-9]*\).*/\1 \2 \3/p' "$log")
+rm -f "$log"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$rc" -ne 0 ]; then exit "$rc"; fi
+if [ "$passed" -eq 0 ]; then echo "tests: no test ran" >&2; exit 1; fi
