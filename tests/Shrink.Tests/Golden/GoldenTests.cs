@@ -1,4 +1,5 @@
 using Shrink.Tensors;
+using Shrink.Tensors.IO;
 
 namespace Shrink.Tests.Golden;
 
@@ -42,8 +43,11 @@ public class GoldenTests
         public static readonly Tol Block = new(1e-3, 1e-3);
     }
 
-    /// <summary>A case: our computation of its output(s) from its inputs, and the tolerance it is held to.</summary>
-    public sealed record Case(Func<Tensor[], Tensor[]> Compute, Tol Tol);
+    /// <summary>
+    /// A case: our computation of its output(s) from its inputs, the tolerance it is held to, and optional extra checks
+    /// run after the forward (case name, the inputs as the computation left them, the file).
+    /// </summary>
+    public sealed record Case(Func<Tensor[], Tensor[]> Compute, Tol Tol, Action<string, Tensor[], GoldenFile>? After = null);
 
     private static Case E(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Elementwise);
     private static Case Red(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Reduction);
@@ -157,6 +161,7 @@ public class GoldenTests
             var term = (outputs[i] * file[wKey]).Sum();
             loss = loss is null ? term : loss + term;
         }
+        c.After?.Invoke(name, inputs, file);
         if (inputs.Any(x => x.RequiresGrad))
         {
             loss!.Backward();
@@ -227,7 +232,7 @@ public sealed class GoldenFile
             var path = Path.Combine(AppContext.BaseDirectory, "golden", family + ".safetensors");
             Assert.True(File.Exists(path), $"golden file {path} is missing (run tests/golden/make_golden.py and rebuild).");
             using var _ = TensorScope.Suspend();   // keep the tensors alive outside any test scope
-            f = new GoldenFile(ReadSafeTensors(path));
+            f = new GoldenFile(SafeTensors.Load(path));
             Cache[family] = f;
             return f;
         }
@@ -264,24 +269,5 @@ public sealed class GoldenFile
         var list = new List<(string, string)>();
         for (int k = 0; Has($"{name}.out{k}"); k++) list.Add(($"{name}.out{k}", $"{name}.w{k}"));
         return list;
-    }
-
-    // Temporary reader until Shrink.Tensors.IO.SafeTensors.Load is merged.
-    private static Dictionary<string, Tensor> ReadSafeTensors(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        long n = BitConverter.ToInt64(bytes, 0);
-        using var doc = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)n));
-        var result = new Dictionary<string, Tensor>();
-        foreach (var p in doc.RootElement.EnumerateObject())
-        {
-            if (p.Name == "__metadata__") continue;
-            var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var off = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var data = new float[(off[1] - off[0]) / 4];
-            Buffer.BlockCopy(bytes, (int)(8 + n + off[0]), data, 0, off[1] - off[0]);
-            result[p.Name] = Tensor.FromArray(data, shape);
-        }
-        return result;
     }
 }
