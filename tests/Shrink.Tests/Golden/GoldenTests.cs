@@ -244,6 +244,16 @@ public sealed class GoldenFile
 
     public bool Has(string key) => _tensors.ContainsKey(key);
 
+    /// <summary>All stored keys.</summary>
+    public IEnumerable<string> Keys => _tensors.Keys;
+
+    /// <summary>A fresh copy of a stored tensor (a new leaf, safe to mark as requiring grad).</summary>
+    public Tensor Copy(string key)
+    {
+        var t = this[key];
+        return Tensor.FromArray(t.ToArray(), [.. t.Shape]);
+    }
+
     /// <summary>Case names: the prefixes of the C.w / C.w0 keys.</summary>
     public IEnumerable<string> CaseNames() =>
         _tensors.Keys.Where(k => k.EndsWith(".w") || k.EndsWith(".w0")).Select(k => k[..k.LastIndexOf('.')]).Distinct();
@@ -254,8 +264,7 @@ public sealed class GoldenFile
         var list = new List<Tensor>();
         for (int k = 0; Has($"{name}.in{k}"); k++)
         {
-            var t = this[$"{name}.in{k}"];
-            var copy = Tensor.FromArray(t.ToArray(), [.. t.Shape]);
+            var copy = Copy($"{name}.in{k}");
             if (Has($"{name}.grad{k}")) copy.RequiresGrad_();
             list.Add(copy);
         }
