@@ -71,6 +71,7 @@ ARGS = {
     "masked_fill": dict(value=-2.5),
     # nn
     "layer_norm": dict(eps=1e-6),
+    "layer_norm_small_var": dict(eps=1e-6),  # variance ~1e-4: eps changes the output by ~0.5%, so a wrong eps shows
     # conv family (PyTorch defaults otherwise: avg_pool2d count_include_pad=True)
     "unfold_k3": dict(kernel=3, dilation=1, padding=0, stride=1),
     "unfold_mixed": dict(kernel=2, dilation=2, padding=1, stride=2),
@@ -299,6 +300,10 @@ def nn_ops():
     x = randn(g, 2, 3, 8) * 2 + 1
     run(f, "layer_norm", lambda x, w, b: F.layer_norm(x, (8,), w, b, ARGS["layer_norm"]["eps"]),
         [x, 1 + 0.3 * randn(g, 8), 0.3 * randn(g, 8)])
+    g = gen("layer_norm_small_var")
+    x = randn(g, 3, 16) * 0.01 + 0.5
+    run(f, "layer_norm_small_var", lambda x, w, b: F.layer_norm(x, (16,), w, b, ARGS["layer_norm_small_var"]["eps"]),
+        [x, 1 + 0.3 * randn(g, 16), 0.3 * randn(g, 16)])
     g = gen("embedding")
     idx = torch.tensor([[1.0, 4.0, 1.0], [6.0, 0.0, 4.0]])
     run(f, "embedding", lambda i, w: F.embedding(i.long(), w), [idx, randn(g, 7, 5)], grad=[1])
