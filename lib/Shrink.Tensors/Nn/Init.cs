@@ -29,8 +29,8 @@ public static class Init
     /// std = 0.02 with the default bounds ±2, i.e. effectively untruncated).
     /// Exact by the inverse-CDF method PyTorch uses: with α = (a − μ)/σ, β = (b − μ)/σ and Φ the standard normal CDF,
     /// u ~ U(Φ(α), Φ(β)) and x = μ + σ·Φ⁻¹(u), clamped to [a, b] against rounding. Φ is evaluated in double
-    /// (series for erf, relative error ~1e−15) and Φ⁻¹ by Acklam's rational approximation (relative error &lt; 1.2e−9,
-    /// far below float32 resolution).
+    /// (series for erf, relative error ~1e−15) and Φ⁻¹ by Acklam's rational approximation refined by a Halley step (far below float32
+    /// resolution).
     /// </summary>
     public static Tensor TruncNormal_(Tensor t, double mean = 0, double std = 1, double a = -2, double b = 2, Generator? generator = null)
     {
@@ -172,8 +172,23 @@ public static class Init
         return Math.CopySign(Math.Min(r, 1.0), x);
     }
 
-    /// <summary>Φ⁻¹(p) for p in (0, 1) by P. J. Acklam's rational approximation (relative error &lt; 1.15e−9).</summary>
+    /// <summary>
+    /// Φ⁻¹(p) for p in (0, 1): P. J. Acklam's rational approximation (relative error &lt; 1.15e−9), refined by one Halley
+    /// step on Φ(x) − p for p &gt; 1e−6 (where Φ from the erf series is accurate to ~1e−10 relative or better).
+    /// </summary>
     internal static double InverseNormalCdf(double p)
+    {
+        double x = AcklamInverseNormalCdf(p);
+        if (p > 1e-6 && p < 1)
+        {
+            double e = NormalCdf(x) - p;
+            double u = e * Math.Sqrt(2 * Math.PI) * Math.Exp(x * x / 2);
+            x -= u / (1 + x * u / 2);
+        }
+        return x;
+    }
+
+    private static double AcklamInverseNormalCdf(double p)
     {
         ReadOnlySpan<double> a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
         ReadOnlySpan<double> b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
