@@ -23,7 +23,7 @@ namespace Shrink.Tensors.Nn;
 public abstract class Module
 {
     private readonly OrderedDictionary<string, Parameter?> _parameters = new();
-    private readonly OrderedDictionary<string, (Tensor? Tensor, bool Persistent)> _buffers = new();
+    private readonly OrderedDictionary<string, (Tensor Tensor, bool Persistent)> _buffers = new();
     private readonly OrderedDictionary<string, Module?> _modules = new();
 
     /// <summary>True in training mode (the default), false in evaluation mode; changed with <see cref="Train"/> / <see cref="Eval"/>.
@@ -67,15 +67,15 @@ public abstract class Module
     /// Registers a buffer: a tensor that belongs to the module's state but is not trained (BatchNorm running
     /// statistics, pruning masks). Persistent buffers go into <see cref="StateDict"/>; non-persistent ones do not.
     /// Returns the stored tensor, which is <paramref name="data"/> itself unless it had to be copied out of a
-    /// <see cref="TensorScope"/> (or made contiguous); null registers an empty slot.
+    /// <see cref="TensorScope"/> (or made contiguous).
     /// </summary>
-    protected Tensor? RegisterBuffer(string name, Tensor? data, bool persistent = true)
+    protected Tensor RegisterBuffer(string name, Tensor data, bool persistent = true)
     {
+        ArgumentNullException.ThrowIfNull(data);
         CheckName(name);
-        Tensor? t = null;
+        Tensor t;
         bool scoped = TensorScope.Current is not null;
-        if (data is not null)
-            using (TensorScope.Suspend()) t = OwnedCopyIfNeeded(data, scoped);
+        using (TensorScope.Suspend()) t = OwnedCopyIfNeeded(data, scoped);
         _buffers.Add(name, (t, persistent));
         return t;
     }
@@ -223,7 +223,7 @@ public abstract class Module
         int dot = target.LastIndexOf('.');
         var owner = dot < 0 ? this : GetSubmodule(target[..dot]);
         var name = dot < 0 ? target : target[(dot + 1)..];
-        if (!owner._buffers.TryGetValue(name, out var b) || b.Tensor is null)
+        if (!owner._buffers.TryGetValue(name, out var b))
             throw new ArgumentException($"GetBuffer: {owner.GetType().Name} has no buffer '{name}' (path '{target}').");
         return b.Tensor;
     }

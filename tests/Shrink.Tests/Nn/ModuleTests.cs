@@ -21,7 +21,7 @@ public class ModuleTests
             Layers = RegisterModule("layers", new ModuleList<Linear>([new Linear(3, 3, generator: g), new Linear(3, 2, generator: g)]));
             using (TensorScope.Suspend())
             {
-                Running = RegisterBuffer("running", Tensor.Zeros(2))!;
+                Running = RegisterBuffer("running", Tensor.Zeros(2));
                 RegisterBuffer("scratch", Tensor.Zeros(5), persistent: false);
             }
         }
