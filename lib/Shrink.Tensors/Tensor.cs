@@ -226,9 +226,11 @@ public partial class Tensor
     public Tensor Fill_(float value)
     {
         if (IsContiguous) AsSpan().Fill(value);
-        else ForEachOffset(o => Storage[o] = value);
+        else FillStrided(value);
         return this;
     }
+
+    private void FillStrided(float value) => ForEachOffset(o => Storage[o] = value);
 
     /// <summary>Sets every element to 0 in place; not recorded by autograd.</summary>
     public Tensor Zero_() => Fill_(0f);
