@@ -194,28 +194,39 @@ public static partial class Functional
     /// <summary>
     /// Inverted dropout (PyTorch <c>F.dropout</c>): each element is kept with probability 1 − p and scaled by 1/(1 − p),
     /// otherwise zeroed, so E[y] = x. Returns x itself when !<paramref name="training"/> or p = 0; p = 1 gives zeros.
-    /// The keep mask is drawn from <paramref name="generator"/> (default <see cref="Generator.Default"/>) one uniform
-    /// u per element in row-major order (kept when u ≥ p), so the same seed gives the same mask. ∂x = g ⊙ mask/(1 − p).
+    /// The keep mask is drawn from <paramref name="generator"/> (default <see cref="Generator.Default"/>) in row-major order,
+    /// one 32-bit uniform u per element (two per 64-bit draw, high half first), kept when u ≥ p·2³², so the same seed gives
+    /// the same mask. ∂x = g ⊙ mask/(1 − p).
     /// </summary>
     public static Tensor Dropout(Tensor x, float p, bool training, Generator? generator = null)
     {
         if (!(p >= 0f && p <= 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"Dropout: probability p must be in [0, 1], got {p}.");
         if (!training || p == 0f) return x;
-        var gen = generator ?? Generator.Default;
-        var mask = Tensor.Empty(x.ShapeArray);                         // 0 or 1/(1 − p)
-        var ms = mask.AsSpan();
-        if (p == 1f) ms.Clear();
-        else
+        var shape = x.ShapeArray;
+        var y = Tensor.Empty(shape);
+        if (p == 1f)
         {
-            float keep = 1f / (1f - p);
-            for (int i = 0; i < ms.Length; i++) ms[i] = gen.NextFloat() >= p ? keep : 0f;
+            y.AsSpan().Clear();                                       // exact zeros, even where x is ±∞ or NaN
+            return Tensor.Record(y, "Dropout", [x], g => x.AccumulateGrad(Tensor.Zeros(shape)));
         }
-        var y = Tensor.Empty(x.ShapeArray);
-        if (p == 1f) y.AsSpan().Clear();                               // exact zeros, even where x is ±∞ or NaN
-        else TensorPrimitives.Multiply(x.Dense().AsSpan(), mask.AsSpan(), y.AsSpan());
+        var gen = generator ?? Generator.Default;
+        float keep = 1f / (1f - p);
+        long threshold = (long)Math.Ceiling(p * 4294967296.0);
+        var mask = Tensor.Empty(shape);                               // 0 or 1/(1 − p)
+        var ms = mask.AsSpan();
+        int i = 0;
+        for (; i + 1 < ms.Length; i += 2)
+        {
+            ulong bits = gen.NextUInt64();
+            // kept ⇔ u ≥ threshold ⇔ the sign bit of u − threshold is clear (branch-free)
+            ms[i] = keep * (1 - (int)((ulong)((long)(bits >> 32) - threshold) >> 63));
+            ms[i + 1] = keep * (1 - (int)((ulong)((long)(bits & 0xFFFFFFFFUL) - threshold) >> 63));
+        }
+        if (i < ms.Length) ms[i] = keep * (1 - (int)((ulong)((long)(gen.NextUInt64() >> 32) - threshold) >> 63));
+        TensorPrimitives.Multiply(x.Dense().AsSpan(), ms, y.AsSpan());
         return Tensor.Record(y, "Dropout", [x], g =>
         {
-            var dx = Tensor.Empty(x.ShapeArray);
+            var dx = Tensor.Empty(shape);
             TensorPrimitives.Multiply(g.Dense().AsSpan(), mask.AsSpan(), dx.AsSpan());
             x.AccumulateGrad(dx);
         });

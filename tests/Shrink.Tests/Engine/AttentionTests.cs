@@ -105,6 +105,57 @@ public class AttentionTests
     }
 
     [Fact]
+    public void GradBroadcastKeyView() => Check("SDPA expanded k", x => F.ScaledDotProductAttention(x[0], x[1].Expand(2, -1, -1, -1), x[2]).Output,
+        Input([2, 3, 4, 4], 1), Input([1, 3, 5, 4], 2), Input([2, 3, 5, 2], 3));
+
+    /// <summary>timm's attention with the general API: qkv views in, (B, N, D) out.</summary>
+    private static (Tensor O, Tensor W) TimmAttention(Tensor qkv, int heads, Tensor? mask)
+    {
+        int b = qkv.Shape[0], n = qkv.Shape[1], dim = qkv.Shape[2] / 3;
+        var p = qkv.Reshape(b, n, 3, heads, dim / heads).Permute(2, 0, 3, 1, 4);
+        var (o, w) = F.ScaledDotProductAttention(p.Select(0, 0), p.Select(0, 1), p.Select(0, 2), mask, returnWeights: true);
+        return (o.Transpose(1, 2).Reshape(b, n, dim), w!);
+    }
+
+    [Fact]
+    public void PackedMatchesTimmLayout()
+    {
+        foreach (var (b, n, dim, heads) in new[] { (2, 5, 12, 3), (8, 50, 48, 3) })
+        {
+            var qkv = Tensor.Randn([b, n, 3 * dim], new Generator(1)).RequiresGrad_();
+            var mask = (Tensor.Randn([heads, n, n], new Generator(2)) * 0.5f).RequiresGrad_();
+            var gO = Tensor.Randn([b, n, dim], new Generator(3)); var gW = Tensor.Randn([b, heads, n, n], new Generator(4));
+            var (o, w) = F.ScaledDotProductAttentionPacked(qkv, heads, mask, returnWeights: true);
+            Assert.Equal([b, n, dim], o.Shape); Assert.Equal([b, heads, n, n], w!.Shape);
+            ((o * gO).Sum() + (w * gW).Sum()).Backward();
+            var (gq, gm) = (qkv.Grad!.ToArray(), mask.Grad!.ToArray());
+            qkv.Grad = null; mask.Grad = null;
+            var (oc, wc) = TimmAttention(qkv, heads, mask);
+            Close(oc.ToArray(), o.ToArray(), 1e-5f); Close(wc.ToArray(), w.ToArray(), 1e-5f);
+            ((oc * gO).Sum() + (wc * gW).Sum()).Backward();
+            Close(qkv.Grad!.ToArray(), gq, 1e-4f); Close(mask.Grad!.ToArray(), gm, 1e-4f);
+        }
+    }
+
+    [Fact] public void GradPacked() => Check("SDPA packed", x => F.ScaledDotProductAttentionPacked(x[0], 2).Output, Input([2, 3, 12], 1));
+
+    [Fact]
+    public void GradPackedWeightsAndMask() => Check("SDPA packed weights + mask", x =>
+    {
+        var (o, w) = F.ScaledDotProductAttentionPacked(x[0], 2, x[1], scale: 0.6f, returnWeights: true);
+        return F.Concat([o.Flatten(), w!.Flatten()], 0);
+    }, Input([2, 3, 12], 1), Input([2, 1, 3, 3], 2));
+
+    [Fact]
+    public void PackedShapeErrors()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.ScaledDotProductAttentionPacked(Tensor.Zeros(2, 3, 12), 5));
+        Assert.Contains("[2, 3, 12]", e.Message);
+        var e2 = Assert.Throws<ArgumentException>(() => F.ScaledDotProductAttentionPacked(Tensor.Zeros(2, 3, 12), 2, Tensor.Zeros(3, 3, 3)));
+        Assert.Contains("[3, 3, 3]", e2.Message); Assert.Contains("[2, 2, 3, 3]", e2.Message);
+    }
+
+    [Fact]
     public void WeightsAreProbabilitiesAndFullyMaskedRowsAreZero()
     {
         var q = Tensor.Randn([1, 3, 4], new Generator(1)); var k = Tensor.Randn([1, 5, 4], new Generator(2)); var v = Tensor.Randn([1, 5, 2], new Generator(3));
