@@ -200,35 +200,46 @@ public class GoldenTests
     /// <summary>
     /// One timm ViT block (D = 32, 4 heads, MLP 64, LayerNorm eps 1e−6, exact GELU) recomposed from Functional ops with
     /// the parameters loaded by name: x = x + proj(attn(norm1(x))); x = x + fc2(gelu(fc1(norm2(x)))). Output, input
-    /// gradient and every parameter gradient must match PyTorch.
+    /// gradient and every parameter gradient must match PyTorch. The attention runs either as timm writes it (reshape
+    /// (B, N, 3, H, D/H) → permute → ScaledDotProductAttention → transpose/reshape) or through the fused
+    /// ScaledDotProductAttentionPacked on the (B, N, 3D) qkv projection.
     /// </summary>
-    [Fact]
-    public void VitBlock()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void VitBlock(bool packed)
     {
         const int B = 2, N = 5, D = 32, H = 4, Hd = D / H;
         const float Eps = 1e-6f;
+        string tag = packed ? "block (packed attention)" : "block";
         var file = GoldenFile.Load("block");
         var x = file.Inputs("block")[0];                                             // (B, N, D), requires grad
         var p = BlockParams.ToDictionary(n => n, n => file.Copy("block." + n).RequiresGrad_());
 
         var h = Functional.LayerNorm(x, [D], p["norm1.weight"], p["norm1.bias"], Eps);
-        var qkv = Functional.Linear(h, p["attn.qkv.weight"], p["attn.qkv.bias"])   // (B, N, 3D)
-            .Reshape(B, N, 3, H, Hd).Permute(2, 0, 3, 1, 4);                          // (3, B, H, N, Hd)
-        var (o, _) = Functional.ScaledDotProductAttention(qkv.Select(0, 0), qkv.Select(0, 1), qkv.Select(0, 2));
-        var attn = o.Transpose(1, 2).Reshape(B, N, D);                                 // (B, N, D), heads contiguous
+        var qkv = Functional.Linear(h, p["attn.qkv.weight"], p["attn.qkv.bias"]);  // (B, N, 3D), [q; k; v], heads contiguous
+        Tensor attn;
+        if (packed) attn = Functional.ScaledDotProductAttentionPacked(qkv, H).Output;  // (B, N, D)
+        else
+        {
+            var heads = qkv.Reshape(B, N, 3, H, Hd).Permute(2, 0, 3, 1, 4);           // (3, B, H, N, Hd)
+            var (o, _) = Functional.ScaledDotProductAttention(heads.Select(0, 0), heads.Select(0, 1), heads.Select(0, 2));
+            attn = o.Transpose(1, 2).Reshape(B, N, D);                                 // (B, N, D)
+        }
         var x1 = x + Functional.Linear(attn, p["attn.proj.weight"], p["attn.proj.bias"]);
         var m = Functional.Linear(Functional.LayerNorm(x1, [D], p["norm2.weight"], p["norm2.bias"], Eps), p["mlp.fc1.weight"], p["mlp.fc1.bias"]).Gelu();
         var y = x1 + Functional.Linear(m, p["mlp.fc2.weight"], p["mlp.fc2.bias"]);
 
-        AssertClose("block", "block.out", y, file["block.out"], Tol.Block);
+        AssertClose(tag, "block.out", y, file["block.out"], Tol.Block);
         (y * file["block.w"]).Sum().Backward();
-        AssertClose("block", "block.grad0", x.Grad!, file["block.grad0"], Tol.Block);
+        Assert.True(x.Grad is not null, $"{tag}: the input received no gradient.");
+        AssertClose(tag, "block.grad0", x.Grad!, file["block.grad0"], Tol.Block);
         Assert.Equal(BlockParams.Order(StringComparer.Ordinal),
             file.Keys.Where(k => k.StartsWith("block.grad.")).Select(k => k["block.grad.".Length..]).Order(StringComparer.Ordinal));
         foreach (var n in BlockParams)
         {
-            Assert.True(p[n].Grad is not null, $"block: parameter {n} received no gradient.");
-            AssertClose("block", "block.grad." + n, p[n].Grad!, file["block.grad." + n], Tol.Block);
+            Assert.True(p[n].Grad is not null, $"{tag}: parameter {n} received no gradient.");
+            AssertClose(tag, "block.grad." + n, p[n].Grad!, file["block.grad." + n], Tol.Block);
         }
     }
 
