@@ -43,15 +43,19 @@ internal readonly record struct Window2d(int C, int H, int W, int KH, int KW, in
         return (lo, Math.Max(lo, hi));
     }
 
-    /// <summary>cols[(c·KH + ki)·KW + kj, oh·OW + ow] = x[c, ih, iw] (0 outside the image); cols is (Rows, L).</summary>
-    public void Im2Col(ReadOnlySpan<float> x, Span<float> cols)
+    /// <summary>
+    /// cols[(c·KH + ki)·KW + kj, oh·OW + ow] = x[c, ih, iw] (0 outside the image); cols is (Rows, L) with row stride
+    /// <paramref name="ld"/> ≥ L (several images side by side share one wider matrix).
+    /// </summary>
+    public void Im2Col(ReadOnlySpan<float> x, Span<float> cols, int ld)
     {
+        if (IsRowShift) { Im2ColShift(x, cols, ld); return; }
         int oh = OH, ow = OW, l = oh * ow;
         for (int c = 0; c < C; c++)
             for (int ki = 0; ki < KH; ki++)
                 for (int kj = 0; kj < KW; kj++)
                 {
-                    var dst = cols.Slice(((c * KH + ki) * KW + kj) * l, l);
+                    var dst = cols.Slice(((c * KH + ki) * KW + kj) * ld, l);
                     int iw0 = kj * DW - PW;
                     var (lo, hi) = ValidColumns(iw0);
                     for (int r = 0; r < oh; r++)
@@ -68,15 +72,93 @@ internal readonly record struct Window2d(int C, int H, int W, int KH, int KW, in
                 }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/> (col2im, PyTorch <c>fold</c>): dx[c, ih, iw] += cols[row, col] for every window reading it. Accumulates: zero dx first.</summary>
-    public void Col2Im(ReadOnlySpan<float> cols, Span<float> dx)
+    /// <summary>
+    /// Stride 1 with "same" width (OW = W): every im2col row is the input plane shifted by a constant offset, so it is
+    /// built with one long copy plus zeros at the padded border, instead of one short copy per output row.
+    /// </summary>
+    private bool IsRowShift => SH == 1 && SW == 1 && OW == W;
+
+    /// <summary>The shifted-plane view of one im2col row (<see cref="IsRowShift"/>): rows [r0, r1) read the plane at offset shift.</summary>
+    private (int R0, int R1, int Shift, int Lo, int Hi) ShiftRow(int ki, int kj)
+    {
+        int dh0 = ki * DH - PH, shift = kj * DW - PW;
+        int r0 = Math.Max(0, -dh0), r1 = Math.Min(OH, H - dh0);
+        var (lo, hi) = ValidColumns(shift);
+        return (r0, Math.Max(r0, r1), dh0 * W + shift, lo, hi);
+    }
+
+    private void Im2ColShift(ReadOnlySpan<float> x, Span<float> cols, int ld)
+    {
+        int l = OH * W, plane = H * W;
+        for (int c = 0; c < C; c++)
+        {
+            var src = x.Slice(c * plane, plane);
+            for (int ki = 0; ki < KH; ki++)
+                for (int kj = 0; kj < KW; kj++)
+                {
+                    var dst = cols.Slice(((c * KH + ki) * KW + kj) * ld, l);
+                    var (r0, r1, shift, lo, hi) = ShiftRow(ki, kj);
+                    if (r1 == r0 || hi == lo) { dst.Clear(); continue; }
+                    dst[..(r0 * W)].Clear();
+                    dst[(r1 * W)..].Clear();
+                    // dst[t] = src[t + shift] for t in [r0·W, r1·W), clamped to the plane; what falls outside is in a padded column.
+                    int t0 = Math.Max(r0 * W, -shift), t1 = Math.Min(r1 * W, plane - shift);
+                    if (t1 > t0) src.Slice(t0 + shift, t1 - t0).CopyTo(dst.Slice(t0, t1 - t0));
+                    ZeroPaddedColumns(dst, r0, r1, lo, hi);
+                }
+        }
+    }
+
+    /// <summary>Sets columns [0, lo) and [hi, W) of rows [r0, r1) of a (OH, W) row to 0 (the reads of padding).</summary>
+    private void ZeroPaddedColumns(Span<float> row, int r0, int r1, int lo, int hi)
+    {
+        if (lo == 0 && hi == W) return;
+        for (int r = r0; r < r1; r++)
+        {
+            var line = row.Slice(r * W, W);
+            for (int q = 0; q < lo; q++) line[q] = 0f;
+            for (int q = hi; q < W; q++) line[q] = 0f;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Col2Im"/> for a scratch column matrix that may be overwritten: with <see cref="IsRowShift"/> geometry each
+    /// row is added to the plane with one long shifted add after its padded columns are zeroed.
+    /// </summary>
+    public void Col2ImScratch(Span<float> cols, Span<float> dx, int ld)
+    {
+        if (!IsRowShift) { Col2Im(cols, dx, ld); return; }
+        int l = OH * W, plane = H * W;
+        for (int c = 0; c < C; c++)
+        {
+            var d = dx.Slice(c * plane, plane);
+            for (int ki = 0; ki < KH; ki++)
+                for (int kj = 0; kj < KW; kj++)
+                {
+                    var row = cols.Slice(((c * KH + ki) * KW + kj) * ld, l);
+                    var (r0, r1, shift, lo, hi) = ShiftRow(ki, kj);
+                    if (r1 == r0 || hi == lo) continue;
+                    ZeroPaddedColumns(row, r0, r1, lo, hi);
+                    int t0 = Math.Max(r0 * W, -shift), t1 = Math.Min(r1 * W, plane - shift);
+                    if (t1 <= t0) continue;
+                    var seg = d.Slice(t0 + shift, t1 - t0);
+                    TensorPrimitives.Add(seg, row.Slice(t0, t1 - t0), seg);
+                }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2Col"/> (col2im, PyTorch <c>fold</c>): dx[c, ih, iw] += cols[row, col] for every window
+    /// reading it; cols has row stride <paramref name="ld"/>. Accumulates: zero dx first.
+    /// </summary>
+    public void Col2Im(ReadOnlySpan<float> cols, Span<float> dx, int ld)
     {
         int oh = OH, ow = OW, l = oh * ow;
         for (int c = 0; c < C; c++)
             for (int ki = 0; ki < KH; ki++)
                 for (int kj = 0; kj < KW; kj++)
                 {
-                    var srcRow = cols.Slice(((c * KH + ki) * KW + kj) * l, l);
+                    var srcRow = cols.Slice(((c * KH + ki) * KW + kj) * ld, l);
                     int iw0 = kj * DW - PW;
                     var (lo, hi) = ValidColumns(iw0);
                     if (hi == lo) continue;
@@ -205,7 +287,7 @@ public static partial class Functional
         var yStore = y.Storage;
         SplitBatch(b, BatchWorkers(b, colSize), (_, s, e) =>
         {
-            for (int i = s; i < e; i++) win.Im2Col(xStore.AsSpan(xOff + i * img, img), yStore.AsSpan(i * colSize, colSize));
+            for (int i = s; i < e; i++) win.Im2Col(xStore.AsSpan(xOff + i * img, img), yStore.AsSpan(i * colSize, colSize), l);
         });
         return Tensor.Record(y, "Unfold", [x], g =>
         {
@@ -219,7 +301,7 @@ public static partial class Functional
                 {
                     var d = dStore.AsSpan(i * img, img);
                     d.Clear();
-                    win.Col2Im(gStore.AsSpan(gOff + i * colSize, colSize), d);
+                    win.Col2Im(gStore.AsSpan(gOff + i * colSize, colSize), d, l);
                 }
             });
             x.AccumulateGrad(dx);
@@ -264,7 +346,7 @@ public static partial class Functional
             {
                 var d = yStore.AsSpan(i * img, img);
                 d.Clear();
-                win.Col2Im(cStore.AsSpan(cOff + i * colSize, colSize), d);
+                win.Col2Im(cStore.AsSpan(cOff + i * colSize, colSize), d, win.L);
             }
         });
         return Tensor.Record(y, "Fold", [cols], g =>
@@ -275,7 +357,7 @@ public static partial class Functional
             var dStore = dc.Storage;
             SplitBatch(b, BatchWorkers(b, colSize), (_, s, e) =>
             {
-                for (int i = s; i < e; i++) win.Im2Col(gStore.AsSpan(gOff + i * img, img), dStore.AsSpan(i * colSize, colSize));
+                for (int i = s; i < e; i++) win.Im2Col(gStore.AsSpan(gOff + i * img, img), dStore.AsSpan(i * colSize, colSize), win.L);
             });
             cols.AccumulateGrad(dc);
         });
@@ -283,16 +365,23 @@ public static partial class Functional
 
     // ---------------------------------------------------------------- conv2d
 
+    /// <summary>Column matrices are built for several images side by side, about this many floats (1 MiB, a core's L2; at least one image) per GEMM.</summary>
+    private const int ConvChunkFloats = 1 << 18;
+
+    /// <summary>Images are grouped until a GEMM has about this many columns (narrower GEMMs lose speed to packing).</summary>
+    private const int ConvTargetWidth = 768;
+
     /// <summary>
     /// 2-D convolution (cross-correlation, PyTorch <c>F.conv2d</c>) over NCHW input x (B, C, H, W) — or one unbatched
     /// image (C, H, W) — with weight (O, C/groups, kh, kw) and optional bias (O):
-    /// y[b, o, i, j] = bias[o] + Σ_{c ∈ group(o), ki, kj} W[o, c, ki, kj] · x[b, g·C/groups + c, i·s − p + ki·d, j·s − p + kj·d],
-    /// zero padding; output (B, O, OH, OW) with OH = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1.
+    /// y[b, o, i, j] = bias[o] + Σ_{c &lt; C/groups, ki, kj} W[o, c, ki, kj] · x[b, g(o)·C/groups + c, i·s − p + ki·d, j·s − p + kj·d]
+    /// with g(o) = ⌊o / (O/groups)⌋ and zero padding; output (B, O, OH, OW), OH = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1.
     /// <para>
-    /// Computed per image as one GEMM per group, W_g (O/g, C/g·kh·kw) × im2col(x_b)_g (C/g·kh·kw, OH·OW), the batch spread
-    /// over the cores; 1×1 stride-1 convolutions use the image itself as the column matrix, and non-overlapping
-    /// windows (stride = kernel, no padding: the ViT patch embedding) use a transposed patch matrix built by row copies.
-    /// Backward: ∂W = Σ_b g_b · cols_bᵀ, ∂x_b = col2im(Wᵀ · g_b), ∂bias = Σ_{b,i,j} g.
+    /// Computed as im2col + GEMM: the column matrices of a chunk of n images are laid side by side, (C·kh·kw, n·OH·OW), and
+    /// multiplied by W_g (O/g, C/g·kh·kw) once per group, so each GEMM is wide enough to run at full speed on all cores.
+    /// Non-overlapping windows (stride = kernel, no padding, dilation 1: the ViT patch embedding) build a transposed patch
+    /// matrix (n·L, C·kh·kw) by row copies instead. Backward, with G the output gradient laid out the same way:
+    /// ∂W = Σ G · colsᵀ, ∂x = col2im(Wᵀ · G), ∂bias = Σ_{b,i,j} g.
     /// </para>
     /// </summary>
     /// <exception cref="ArgumentException">Channel mismatch, groups not dividing the channels, a kernel larger than the padded input,
@@ -301,8 +390,9 @@ public static partial class Functional
         => Conv2d(x, weight, bias, (stride, stride), (padding, padding), (dilation, dilation), groups);
 
     /// <summary>
-    /// 2-D convolution with separate (height, width) stride, padding and dilation (PyTorch <c>F.conv2d</c> with tuples);
-    /// null dilation means (1, 1). Same math as <see cref="Conv2d(Tensor, Tensor, Tensor?, int, int, int, int)"/>.
+    /// 2-D convolution with separate (height, width) stride, padding and dilation (PyTorch <c>F.conv2d</c> with tuples, e.g.
+    /// <c>Conv2d(x, w, b, stride: (2, 1), padding: (1, 0))</c>); null dilation means (1, 1). Same math as
+    /// <see cref="Conv2d(Tensor, Tensor, Tensor?, int, int, int, int)"/>.
     /// </summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W)? dilation = null, int groups = 1)
     {
@@ -331,46 +421,92 @@ public static partial class Functional
             throw new ArgumentException($"Conv2d: kernel ({kh}, {kw}) with dilation ({dh}, {dw}) spans ({ekh}, {ekw}), larger than the padded input ({h + 2 * ph}, {w + 2 * pw}); got {Args()}.");
 
         var win = new Window2d(c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);
-        int oh = win.OH, ow = win.OW, l = win.L, rows = win.Rows, img = win.ImageSize;
-        int og = o / groups, kg = rows / groups;                                 // per group: O/g outputs, C/g·kh·kw inputs
-        // Column layout: pointwise reads x_b as (C, L); patchify builds (L, rows) and multiplies by its transpose; else im2col (rows, L).
-        bool direct = win.IsPointwise, patches = !direct && win.IsPatchify;
-        int colSize = direct ? 0 : rows * l;
-        int ldCols = patches ? rows : l;
-        long GroupOffset(int grp) => patches ? grp * kg : (long)grp * kg * l;     // where group grp's block starts in the column matrix
+        int oh = win.OH, ow = win.OW, l = win.L, rows = win.Rows, img = win.ImageSize, outSize = o * l;
+        int og = o / groups, kg = rows / groups;                                 // per group: O/g outputs, C/g·kh·kw taps
+        bool patches = win.IsPatchify && !win.IsPointwise;
+        // Images per chunk: enough for a GEMM about ConvTargetWidth columns wide, as long as the chunk's column matrix fits
+        // in a core's L2 cache; balanced so all chunks hold the same number of images.
+        int nb = (int)Math.Clamp(Math.Min((ConvTargetWidth + l - 1) / l, ConvChunkFloats / Math.Max(1L, (long)rows * l)), 1, Math.Max(b, 1));
+        int chunks = (b + nb - 1) / nb;
+        if (chunks > 0) nb = (b + chunks - 1) / chunks;
+        // One image per chunk: the GEMM writes the output (and reads the output gradient) in place; a 1×1 stride-1 convolution
+        // also reads the image itself as its column matrix and writes ∂x in place.
+        bool direct = nb == 1, identityCols = direct && win.IsPointwise;
+        // Chunks are spread over the cores, each core running im2col, GEMM and scatter on its own chunks; with one chunk
+        // (or little work) the GEMM itself runs on all cores instead.
+        int workers = chunks >= 2 && (long)b * o * kg * l >= ConvParallelWork ? Math.Min(Environment.ProcessorCount, chunks) : 1;
+        bool innerParallel = workers == 1;
+        int minImages = Math.Max(1, ParallelChunks.MinParallelElements / Math.Max(1, rows * l));
+        int minOutImages = Math.Max(1, ParallelChunks.MinParallelElements / Math.Max(1, outSize));
 
         var xd = x.Dense(); var wd = weight.Dense(); var bd = bias?.Dense();
         var xStore = xd.Storage; int xOff = xd.Offset;
         var wStore = wd.Storage; int wOff = wd.Offset;
+        var bStore = bd?.Storage; int bOff = bd?.Offset ?? 0;
+
+        // Runs body(j0, count) over the n images of a chunk: on all cores when the chunk is processed by one worker.
+        void ForImages(int n, int minPer, Action<int, int> body)
+        {
+            if (innerParallel) ParallelChunks.For(n, minPer, body);
+            else body(0, n);
+        }
+        // Column matrix of images [b0, b0 + n) into buf (or the image itself): returns its storage and offset.
+        // im2col (rows, n·L), image j in columns j·L…; patches (n·L, rows), image j in rows j·L….
+        (float[] Arr, int Off) Columns(float[] buf, int b0, int n)
+        {
+            if (identityCols) return (xStore, xOff + b0 * img);
+            int width = n * l;
+            ForImages(n, minImages, (j0, nj) =>
+            {
+                for (int j = j0; j < j0 + nj; j++)
+                {
+                    var xj = xStore.AsSpan(xOff + (b0 + j) * img, img);
+                    if (patches) win.Patchify(xj, buf.AsSpan(j * l * rows, l * rows));
+                    else win.Im2Col(xj, buf.AsSpan(j * l), width);
+                }
+            });
+            return (buf, 0);
+        }
+        // Start and leading dimension of group grp's block of the column matrix (width = n·L).
+        int ColsOffset(int grp, int width) => patches ? grp * kg : grp * kg * width;
+        int ColsLd(int width) => patches ? rows : width;
+        // Chunk c holds images [c·nb, min((c + 1)·nb, B)).
+        (int B0, int N) Chunk(int chunk) => (chunk * nb, Math.Min(nb, b - chunk * nb));
+
         var y = Tensor.Empty(b, o, oh, ow);                                      // (B, O, OH, OW)
         var yStore = y.Storage;
-        int outSize = o * l;
-        int workers = BatchWorkers(b, (long)o * kg * l);
-
-        SplitBatch(b, workers, (_, s, e) =>
+        SplitBatch(chunks, workers, (_, c0, c1) =>
         {
-            float[] colBuf = colSize > 0 ? BufferPool.Rent(colSize) : [];
+            var colBuf = identityCols ? [] : BufferPool.Rent(rows * nb * l);     // (rows, n·L) or (n·L, rows)
+            var outBuf = direct ? [] : BufferPool.Rent(o * nb * l);              // (O, n·L)
             try
             {
-                for (int i = s; i < e; i++)
+                var wAll = wStore.AsSpan(wOff, o * kg);                          // (O, C/g·kh·kw)
+                for (int chunk = c0; chunk < c1; chunk++)
                 {
-                    var xb = xStore.AsSpan(xOff + i * img, img);                 // (C, H, W)
-                    ReadOnlySpan<float> cols = xb;
-                    if (patches) { win.Patchify(xb, colBuf); cols = colBuf.AsSpan(0, colSize); }
-                    else if (!direct) { win.Im2Col(xb, colBuf); cols = colBuf.AsSpan(0, colSize); }
-                    var yb = yStore.AsSpan(i * outSize, outSize);                // (O, L)
-                    var wAll = wStore.AsSpan(wOff, o * kg);                      // (O, C/g·kh·kw)
-                    for (int grp = 0; grp < groups; grp++)
-                        Gemm.Sgemm(false, patches, og, l, kg, 1f, wAll.Slice(grp * og * kg), kg,
-                            cols.Slice((int)GroupOffset(grp)), ldCols, 0f, yb.Slice(grp * og * l), l);
-                    if (bd is not null)
+                    var (b0, n) = Chunk(chunk);
+                    int width = n * l;
+                    var (colArr, colOff) = Columns(colBuf, b0, n);
+                    var (outArr, outOff) = direct ? (yStore, b0 * outSize) : (outBuf, 0);
+                    for (int grp = 0; grp < groups; grp++)                       // Y_g (O/g, n·L) = W_g · cols_g
+                        Gemm.Sgemm(false, patches, og, width, kg, 1f, wAll.Slice(grp * og * kg), kg,
+                            colArr.AsSpan(colOff + ColsOffset(grp, width)), ColsLd(width), 0f, outArr.AsSpan(outOff + grp * og * width), width);
+                    // (O, n·L) → y[b0 + j, o, :], plus bias
+                    if (direct && bStore is null) continue;
+                    ForImages(n, minOutImages, (j0, nj) =>
                     {
-                        var bs = bd.AsSpan();
-                        for (int oc = 0; oc < o; oc++) { var row = yb.Slice(oc * l, l); TensorPrimitives.Add(row, bs[oc], row); }
-                    }
+                        for (int j = j0; j < j0 + nj; j++)
+                            for (int oc = 0; oc < o; oc++)
+                            {
+                                var src = outArr.AsSpan(outOff + oc * width + j * l, l);
+                                var dst = yStore.AsSpan((b0 + j) * outSize + oc * l, l);
+                                if (bStore is null) src.CopyTo(dst);
+                                else TensorPrimitives.Add(src, bStore[bOff + oc], dst);
+                            }
+                    });
                 }
             }
-            finally { if (colSize > 0) BufferPool.Return(colBuf); }
+            finally { BufferPool.Return(colBuf); BufferPool.Return(outBuf); }
         });
 
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
@@ -379,7 +515,6 @@ public static partial class Functional
             var gd = g.Dense();                                                  // (B, O, OH, OW)
             var gStore = gd.Storage; int gOff = gd.Offset;
             bool needX = x.RequiresGrad, needW = weight.RequiresGrad, needB = bias is not null && bias.RequiresGrad;
-
             if (needB)
             {
                 var db = Tensor.Empty(o);                                        // (O)
@@ -396,78 +531,78 @@ public static partial class Functional
 
             var dx = needX ? Tensor.Empty(xs) : null;                            // (B, C, H, W)
             var dxStore = dx?.Storage;
-            var dw = needW ? Tensor.Empty(ws) : null;                            // (O, C/g, kh, kw)
             int wSize = o * kg;
-            // Each worker accumulates its own ∂W over its samples; worker 0 writes into dw, the others into pooled partials.
+            var dW = needW ? Tensor.Zeros(ws) : null;                            // (O, C/g, kh, kw)
+            // Each worker accumulates ∂W over its own chunks: worker 0 into dW, the others into pooled partials added at the end.
             var partials = new float[workers][];
-            if (needW)
+            if (dW is not null)
             {
-                partials[0] = dw!.Storage;
-                for (int k = 1; k < workers; k++) partials[k] = BufferPool.Rent(wSize);
+                partials[0] = dW.Storage;
+                for (int k = 1; k < workers; k++) { partials[k] = BufferPool.Rent(wSize); partials[k].AsSpan().Clear(); }
             }
-            bool[] touched = new bool[workers];
 
-            SplitBatch(b, workers, (worker, s, e) =>
+            SplitBatch(chunks, workers, (worker, c0, c1) =>
             {
-                float[] colBuf = needW && colSize > 0 ? BufferPool.Rent(colSize) : [];
-                float[] dColBuf = needX && colSize > 0 ? BufferPool.Rent(colSize) : [];
+                var colBuf = identityCols ? [] : BufferPool.Rent(rows * nb * l);
+                var gBuf = direct ? [] : BufferPool.Rent(o * nb * l);            // G (O, n·L)
                 try
                 {
                     var wAll = wStore.AsSpan(wOff, wSize);
-                    for (int i = s; i < e; i++)
+                    for (int chunk = c0; chunk < c1; chunk++)
                     {
-                        var gb = gStore.AsSpan(gOff + i * outSize, outSize);     // (O, L)
-                        if (needW)
+                        var (b0, n) = Chunk(chunk);
+                        int width = n * l;
+                        var (gArr, gAt) = direct ? (gStore, gOff + b0 * outSize) : (gBuf, 0);
+                        if (!direct)
+                            ForImages(n, minOutImages, (j0, nj) =>
+                            {
+                                for (int j = j0; j < j0 + nj; j++)
+                                    for (int oc = 0; oc < o; oc++)
+                                        gStore.AsSpan(gOff + (b0 + j) * outSize + oc * l, l).CopyTo(gBuf.AsSpan(oc * width + j * l, l));
+                            });
+                        if (dW is not null)
                         {
-                            var xb = xStore.AsSpan(xOff + i * img, img);
-                            ReadOnlySpan<float> cols = xb;
-                            if (patches) { win.Patchify(xb, colBuf); cols = colBuf.AsSpan(0, colSize); }
-                            else if (!direct) { win.Im2Col(xb, colBuf); cols = colBuf.AsSpan(0, colSize); }
-                            var dwPart = partials[worker].AsSpan(0, wSize);
-                            float beta = i == s ? 0f : 1f;
-                            // ∂W_g (O/g, kg) += g_b,g (O/g, L) · cols_gᵀ (L, kg)
-                            for (int grp = 0; grp < groups; grp++)
-                                Gemm.Sgemm(false, !patches, og, kg, l, 1f, gb.Slice(grp * og * l), l,
-                                    cols.Slice((int)GroupOffset(grp)), ldCols, beta, dwPart.Slice(grp * og * kg), kg);
+                            var (colArr, colOff) = Columns(colBuf, b0, n);
+                            var dws = partials[worker].AsSpan(0, wSize);
+                            for (int grp = 0; grp < groups; grp++)               // ∂W_g (O/g, kg) += G_g (O/g, n·L) · cols_gᵀ (n·L, kg)
+                                Gemm.Sgemm(false, !patches, og, kg, width, 1f, gArr.AsSpan(gAt + grp * og * width), width,
+                                    colArr.AsSpan(colOff + ColsOffset(grp, width)), ColsLd(width), 1f, dws.Slice(grp * og * kg), kg);
                         }
-                        if (needX)
+                        if (dxStore is not null)
                         {
-                            var dxb = dxStore!.AsSpan(i * img, img);              // (C, H, W)
-                            Span<float> dcols = direct ? dxb : dColBuf.AsSpan(0, colSize);
+                            var (dcArr, dcOff) = identityCols ? (dxStore, b0 * img) : (colBuf, 0);
                             for (int grp = 0; grp < groups; grp++)
                             {
-                                if (patches)   // ∂P[:, g-block] (L, kg) = g_b,gᵀ (L, O/g) · W_g (O/g, kg)
-                                    Gemm.Sgemm(true, false, l, kg, og, 1f, gb.Slice(grp * og * l), l,
-                                        wAll.Slice(grp * og * kg), kg, 0f, dcols.Slice(grp * kg), rows);
-                                else           // ∂cols_g (kg, L) = W_gᵀ (kg, O/g) · g_b,g (O/g, L)
-                                    Gemm.Sgemm(true, false, kg, l, og, 1f, wAll.Slice(grp * og * kg), kg,
-                                        gb.Slice(grp * og * l), l, 0f, dcols.Slice(grp * kg * l), l);
+                                if (patches)   // ∂P[:, g-block] (n·L, kg) = G_gᵀ (n·L, O/g) · W_g (O/g, kg)
+                                    Gemm.Sgemm(true, false, width, kg, og, 1f, gArr.AsSpan(gAt + grp * og * width), width,
+                                        wAll.Slice(grp * og * kg), kg, 0f, dcArr.AsSpan(dcOff + grp * kg), rows);
+                                else           // ∂cols_g (kg, n·L) = W_gᵀ (kg, O/g) · G_g (O/g, n·L)
+                                    Gemm.Sgemm(true, false, kg, width, og, 1f, wAll.Slice(grp * og * kg), kg,
+                                        gArr.AsSpan(gAt + grp * og * width), width, 0f, dcArr.AsSpan(dcOff + grp * kg * width), width);
                             }
-                            if (patches) win.Unpatchify(dcols, dxb);
-                            else if (!direct) { dxb.Clear(); win.Col2Im(dcols, dxb); }
+                            if (identityCols) continue;
+                            ForImages(n, minImages, (j0, nj) =>
+                            {
+                                for (int j = j0; j < j0 + nj; j++)
+                                {
+                                    var dxj = dxStore.AsSpan((b0 + j) * img, img);
+                                    if (patches) win.Unpatchify(colBuf.AsSpan(j * l * rows, l * rows), dxj);
+                                    else { dxj.Clear(); win.Col2ImScratch(colBuf.AsSpan(j * l), dxj, width); }
+                                }
+                            });
                         }
                     }
-                    touched[worker] = true;
                 }
-                finally
-                {
-                    if (colBuf.Length > 0) BufferPool.Return(colBuf);
-                    if (dColBuf.Length > 0) BufferPool.Return(dColBuf);
-                }
+                finally { BufferPool.Return(colBuf); BufferPool.Return(gBuf); }
             });
 
-            if (needW)
+            if (dW is not null)
             {
-                var dws = dw!.AsSpan();
-                if (!touched[0]) dws.Clear();
-                for (int k = 1; k < workers; k++)
-                {
-                    if (touched[k]) TensorPrimitives.Add(dws, partials[k].AsSpan(0, wSize), dws);
-                    BufferPool.Return(partials[k]);
-                }
-                weight.AccumulateGrad(dw);
+                var dws = dW.AsSpan();
+                for (int k = 1; k < workers; k++) { TensorPrimitives.Add(dws, partials[k].AsSpan(0, wSize), dws); BufferPool.Return(partials[k]); }
+                weight.AccumulateGrad(dW);
             }
-            if (needX) x.AccumulateGrad(dx!);
+            if (dx is not null) x.AccumulateGrad(dx);
         });
     }
 }
