@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Shrink.Tensors.Kernels;
 
 namespace Shrink.Tensors;
@@ -63,68 +64,52 @@ public static partial class Functional
         var bSpan = bias?.Dense().AsSpan().ToArray();
         int minChannels = Math.Max(1, ParallelChunks.MinParallelElements / Math.Max(n, 1));
 
-        if (training)
-        {
-            var batchVar = new float[ch];
-            ParallelChunks.For(ch, minChannels, (c0, nc) =>
-            {
-                var tmp = BufferPool.Rent(spatial);
-                try
-                {
-                    for (int c = c0; c < c0 + nc; c++)
-                    {
-                        double sum = 0;
-                        for (int b = 0; b < batch; b++) sum += TensorPrimitives.Sum(xStore.AsSpan(xOff + b * rowStride + c * spatial, spatial));
-                        float m = (float)(sum / n);
-                        double sq = 0;
-                        for (int b = 0; b < batch; b++)
-                        {
-                            var seg = xStore.AsSpan(xOff + b * rowStride + c * spatial, spatial);
-                            TensorPrimitives.Subtract(seg, m, tmp);
-                            sq += TensorPrimitives.Dot(tmp.AsSpan(0, spatial), tmp.AsSpan(0, spatial));
-                        }
-                        double v = sq / n;
-                        mean[c] = m;
-                        batchVar[c] = (float)v;
-                        invStd[c] = (float)(1.0 / Math.Sqrt(v + eps));
-                    }
-                }
-                finally { BufferPool.Return(tmp); }
-            });
-            if (runningMean is not null)
-            {
-                var rm = runningMean.AsSpan(); var rv = runningVar!.AsSpan();
-                float unbias = (float)n / (n - 1);
-                for (int c = 0; c < ch; c++)
-                {
-                    rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
-                    rv[c] = (1 - momentum) * rv[c] + momentum * batchVar[c] * unbias;
-                }
-            }
-        }
-        else
+        var batchVar = training ? new float[ch] : null;
+        if (!training)
         {
             var rm = runningMean!.AsSpan(); var rv = runningVar!.AsSpan();
             for (int c = 0; c < ch; c++) { mean[c] = rm[c]; invStd[c] = 1f / MathF.Sqrt(rv[c] + eps); }
         }
 
+        // Per channel, while its B·spatial values are hot in cache: batch mean, then Σ(x − μ)² (two passes, as stable as
+        // PyTorch's Welford), then y = x·scale + shift with scale = γ/√(σ² + eps), shift = β − μ·scale.
         var y = Tensor.Empty(xs);                                                // (B, C, …)
         var yStore = y.Storage;
         ParallelChunks.For(ch, minChannels, (c0, nc) =>
         {
             for (int c = c0; c < c0 + nc; c++)
             {
+                if (batchVar is not null)
+                {
+                    double sum = 0;
+                    for (int b = 0; b < batch; b++) sum += TensorPrimitives.Sum(xStore.AsSpan(xOff + b * rowStride + c * spatial, spatial));
+                    float m = (float)(sum / n);
+                    double sq = 0;
+                    for (int b = 0; b < batch; b++) sq += SumSquaredDeviation(xStore.AsSpan(xOff + b * rowStride + c * spatial, spatial), m);
+                    double v = sq / n;
+                    mean[c] = m;
+                    batchVar[c] = (float)v;
+                    invStd[c] = (float)(1.0 / Math.Sqrt(v + eps));
+                }
                 float scale = (wSpan is null ? 1f : wSpan[c]) * invStd[c];
                 float shift = (bSpan is null ? 0f : bSpan[c]) - mean[c] * scale;
                 for (int b = 0; b < batch; b++)
                 {
                     int o = b * rowStride + c * spatial;
-                    var d = yStore.AsSpan(o, spatial);
-                    TensorPrimitives.Multiply(xStore.AsSpan(xOff + o, spatial), scale, d);
-                    TensorPrimitives.Add(d, shift, d);
+                    Affine(xStore.AsSpan(xOff + o, spatial), scale, shift, yStore.AsSpan(o, spatial));
                 }
             }
         });
+        if (batchVar is not null && runningMean is not null)
+        {
+            var rm = runningMean.AsSpan(); var rv = runningVar!.AsSpan();
+            float unbias = (float)n / (n - 1);
+            for (int c = 0; c < ch; c++)
+            {
+                rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
+                rv[c] = (1 - momentum) * rv[c] + momentum * batchVar[c] * unbias;
+            }
+        }
 
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
@@ -139,43 +124,95 @@ public static partial class Functional
             var dw = new float[ch]; var db = new float[ch];
             ParallelChunks.For(ch, minChannels, (c0, nc) =>
             {
-                var tmp = BufferPool.Rent(spatial);
-                try
+                for (int c = c0; c < c0 + nc; c++)
                 {
-                    for (int c = c0; c < c0 + nc; c++)
+                    float m = mean[c], inv = invStd[c], w = wSpan is null ? 1f : wSpan[c];
+                    double sg = 0, sgx = 0;                                      // Σ g, Σ g·(x − μ)
+                    for (int b = 0; b < batch; b++)
                     {
-                        float m = mean[c], inv = invStd[c], w = wSpan is null ? 1f : wSpan[c];
-                        double sg = 0, sgx = 0;                                  // Σ g, Σ g·(x − μ)
-                        for (int b = 0; b < batch; b++)
-                        {
-                            int o = b * rowStride + c * spatial;
-                            var gs = gStore.AsSpan(gOff + o, spatial);
-                            TensorPrimitives.Subtract(xStore.AsSpan(xOff + o, spatial), m, tmp);
-                            sg += TensorPrimitives.Sum(gs);
-                            sgx += TensorPrimitives.Dot(gs, tmp.AsSpan(0, spatial));
-                        }
-                        dw[c] = (float)(sgx * inv);
-                        db[c] = (float)sg;
-                        if (dxStore is null) continue;
-                        float k = w * inv;
-                        // training: ∂x = k·g + a·x + β with a = −k·inv²·Σg(x−μ)/n, β = −k·Σg/n − a·μ; evaluation: ∂x = k·g
-                        float a = training ? (float)(-k * inv * inv * sgx / n) : 0f;
-                        float beta = training ? (float)(-k * sg / n) - a * m : 0f;
-                        for (int b = 0; b < batch; b++)
-                        {
-                            int o = b * rowStride + c * spatial;
-                            var d = dxStore.AsSpan(o, spatial);
-                            TensorPrimitives.Multiply(xStore.AsSpan(xOff + o, spatial), a, d);
-                            TensorPrimitives.Add(d, beta, d);
-                            TensorPrimitives.MultiplyAdd(gStore.AsSpan(gOff + o, spatial), k, d, d);
-                        }
+                        int o = b * rowStride + c * spatial;
+                        var (a1, a2) = SumAndCenteredDot(gStore.AsSpan(gOff + o, spatial), xStore.AsSpan(xOff + o, spatial), m);
+                        sg += a1; sgx += a2;
+                    }
+                    dw[c] = (float)(sgx * inv);
+                    db[c] = (float)sg;
+                    if (dxStore is null) continue;
+                    float k = w * inv;
+                    // training: ∂x = k·g + a·x + β with a = −k·inv²·Σg(x−μ)/n, β = −k·Σg/n − a·μ; evaluation: ∂x = k·g
+                    float a = training ? (float)(-k * inv * inv * sgx / n) : 0f;
+                    float beta = training ? (float)(-k * sg / n) - a * m : 0f;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        int o = b * rowStride + c * spatial;
+                        ScaleAddAffine(gStore.AsSpan(gOff + o, spatial), k, xStore.AsSpan(xOff + o, spatial), a, beta, dxStore.AsSpan(o, spatial));
                     }
                 }
-                finally { BufferPool.Return(tmp); }
             });
             if (needX) x.AccumulateGrad(dx!);
             if (needW) weight!.AccumulateGrad(Tensor.FromArray(dw, ch));
             if (needB) bias!.AccumulateGrad(Tensor.FromArray(db, ch));
         });
+    }
+
+    // ---------------------------------------------------------------- fused span kernels (one pass each)
+
+    /// <summary>Σ (x − m)².</summary>
+    private static double SumSquaredDeviation(ReadOnlySpan<float> x, float m)
+    {
+        int i = 0;
+        var acc = Vector256<float>.Zero;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vm = Vector256.Create(m);
+            for (; i <= x.Length - 8; i += 8) { var d = Vector256.Create(x.Slice(i, 8)) - vm; acc = Vector256.FusedMultiplyAdd(d, d, acc); }
+        }
+        double s = Vector256.Sum(acc);
+        for (; i < x.Length; i++) { float d = x[i] - m; s += d * d; }
+        return s;
+    }
+
+    /// <summary>y = a·x + b.</summary>
+    private static void Affine(ReadOnlySpan<float> x, float a, float b, Span<float> y)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a); var vb = Vector256.Create(b);
+            for (; i <= x.Length - 8; i += 8) Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i, 8)), va, vb).CopyTo(y.Slice(i, 8));
+        }
+        for (; i < x.Length; i++) y[i] = a * x[i] + b;
+    }
+
+    /// <summary>(Σ g, Σ g·(x − m)).</summary>
+    private static (double SumG, double SumGX) SumAndCenteredDot(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float m)
+    {
+        int i = 0;
+        var sg = Vector256<float>.Zero; var sgx = Vector256<float>.Zero;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vm = Vector256.Create(m);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var vg = Vector256.Create(g.Slice(i, 8));
+                sg += vg;
+                sgx = Vector256.FusedMultiplyAdd(vg, Vector256.Create(x.Slice(i, 8)) - vm, sgx);
+            }
+        }
+        double a = Vector256.Sum(sg), b = Vector256.Sum(sgx);
+        for (; i < x.Length; i++) { a += g[i]; b += g[i] * (x[i] - m); }
+        return (a, b);
+    }
+
+    /// <summary>dx = k·g + a·x + b.</summary>
+    private static void ScaleAddAffine(ReadOnlySpan<float> g, float k, ReadOnlySpan<float> x, float a, float b, Span<float> dx)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vk = Vector256.Create(k); var va = Vector256.Create(a); var vb = Vector256.Create(b);
+            for (; i <= x.Length - 8; i += 8)
+                Vector256.FusedMultiplyAdd(Vector256.Create(g.Slice(i, 8)), vk, Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i, 8)), va, vb)).CopyTo(dx.Slice(i, 8));
+        }
+        for (; i < x.Length; i++) dx[i] = k * g[i] + (a * x[i] + b);
     }
 }
