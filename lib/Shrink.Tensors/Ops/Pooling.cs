@@ -70,21 +70,7 @@ public static partial class Functional
         ForPlanes(planes, (long)outPlane * kh * kw, (p0, np) =>
         {
             for (int p = p0; p < p0 + np; p++)
-            {
-                var src = xStore.AsSpan(xOff + p * inPlane, inPlane);
-                var dst = yStore.AsSpan(p * outPlane, outPlane);
-                for (int i = 0; i < oh; i++)
-                {
-                    int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
-                        float acc = 0;
-                        for (int r = h0; r < h1; r++) acc += TensorPrimitives.Sum(src.Slice(r * w + w0, w1 - w0));
-                        dst[i * ow + j] = acc * divisor[i * ow + j];
-                    }
-                }
-            }
+                AvgPoolPlane(xStore.AsSpan(xOff + p * inPlane, inPlane), yStore.AsSpan(p * outPlane, outPlane), divisor, h, w, oh, ow, kh, kw, sh, sw, ph, pw);
         });
         return Tensor.Record(y, "AvgPool2d", [x], g =>
         {
@@ -95,25 +81,7 @@ public static partial class Functional
             ForPlanes(planes, (long)outPlane * kh * kw, (p0, np) =>
             {
                 for (int p = p0; p < p0 + np; p++)
-                {
-                    var gp = gStore.AsSpan(gOff + p * outPlane, outPlane);
-                    var d = dStore.AsSpan(p * inPlane, inPlane);
-                    d.Clear();
-                    for (int i = 0; i < oh; i++)
-                    {
-                        int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
-                        for (int j = 0; j < ow; j++)
-                        {
-                            int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
-                            float v = gp[i * ow + j] * divisor[i * ow + j];
-                            for (int r = h0; r < h1; r++)
-                            {
-                                var seg = d.Slice(r * w + w0, w1 - w0);
-                                TensorPrimitives.Add(seg, v, seg);
-                            }
-                        }
-                    }
-                }
+                    AvgPoolPlaneBackward(gStore.AsSpan(gOff + p * outPlane, outPlane), dStore.AsSpan(p * inPlane, inPlane), divisor, h, w, oh, ow, kh, kw, sh, sw, ph, pw);
             });
             x.AccumulateGrad(dx);
         });
@@ -152,26 +120,8 @@ public static partial class Functional
         {
             for (int p = p0; p < p0 + np; p++)
             {
-                var src = xStore.AsSpan(xOff + p * inPlane, inPlane);
-                var dst = yStore.AsSpan(p * outPlane, outPlane);
                 var arg = argStore is null ? default : MemoryMarshal.Cast<float, int>(argStore.AsSpan(p * outPlane, outPlane));
-                for (int i = 0; i < oh; i++)
-                {
-                    int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
-                        float best = float.NegativeInfinity; int bi = h0 * w + w0;
-                        for (int r = h0; r < h1; r++)
-                            for (int q = w0; q < w1; q++)
-                            {
-                                float v = src[r * w + q];
-                                if (v > best || float.IsNaN(v)) { best = v; bi = r * w + q; }
-                            }
-                        dst[i * ow + j] = best;
-                        if (!arg.IsEmpty) arg[i * ow + j] = bi;
-                    }
-                }
+                MaxPoolPlane(xStore.AsSpan(xOff + p * inPlane, inPlane), yStore.AsSpan(p * outPlane, outPlane), arg, h, w, oh, ow, kh, kw, sh, sw, ph, pw);
             }
         });
         return Tensor.Record(y, "MaxPool2d", [x], g =>
@@ -193,6 +143,97 @@ public static partial class Functional
             });
             x.AccumulateGrad(dx);
         });
+    }
+
+    /// <summary>One plane of average pooling; the window at (i, j) is multiplied by invCount[i·OW + j].</summary>
+    private static void AvgPoolPlane(ReadOnlySpan<float> src, Span<float> dst, ReadOnlySpan<float> invCount, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        for (int i = 0; i < oh; i++)
+        {
+            int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
+            for (int j = 0; j < ow; j++)
+            {
+                int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
+                float acc = 0;
+                for (int r = h0; r < h1; r++)
+                {
+                    var line = src.Slice(r * w + w0, w1 - w0);
+                    for (int q = 0; q < line.Length; q++) acc += line[q];
+                }
+                dst[i * ow + j] = acc * invCount[i * ow + j];
+            }
+        }
+    }
+
+    /// <summary>Adjoint of <see cref="AvgPoolPlane"/>: writes every element of dx (zeroes it first).</summary>
+    private static void AvgPoolPlaneBackward(ReadOnlySpan<float> g, Span<float> dx, ReadOnlySpan<float> invCount, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        dx.Clear();
+        for (int i = 0; i < oh; i++)
+        {
+            int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
+            for (int j = 0; j < ow; j++)
+            {
+                int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
+                float v = g[i * ow + j] * invCount[i * ow + j];
+                for (int r = h0; r < h1; r++)
+                {
+                    var line = dx.Slice(r * w + w0, w1 - w0);
+                    for (int q = 0; q < line.Length; q++) line[q] += v;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One plane of max pooling, PyTorch's scan: the first maximum in row-major window order wins, a NaN replaces any
+    /// value. Writes the argmax (index in the plane) to <paramref name="arg"/> unless it is empty.
+    /// </summary>
+    private static void MaxPoolPlane(ReadOnlySpan<float> src, Span<float> dst, Span<int> arg, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        bool keep = !arg.IsEmpty;
+        if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0)
+        {
+            // 2×2, stride 2: the common CNN downsampling, with no window clipping.
+            for (int i = 0; i < oh; i++)
+            {
+                int r0 = 2 * i * w, r1 = r0 + w;
+                var top = src.Slice(r0, 2 * ow);
+                var bottom = src.Slice(r1, 2 * ow);
+                var d = dst.Slice(i * ow, ow);
+                for (int j = 0; j < d.Length; j++)
+                {
+                    int q = 2 * j;
+                    float best = top[q]; int bi = r0 + q;
+                    float v = top[q + 1]; if (v > best || float.IsNaN(v)) { best = v; bi = r0 + q + 1; }
+                    v = bottom[q]; if (v > best || float.IsNaN(v)) { best = v; bi = r1 + q; }
+                    v = bottom[q + 1]; if (v > best || float.IsNaN(v)) { best = v; bi = r1 + q + 1; }
+                    d[j] = best;
+                    if (keep) arg[i * ow + j] = bi;
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < oh; i++)
+        {
+            int hs = i * sh - ph, h0 = Math.Max(hs, 0), h1 = Math.Min(hs + kh, h);
+            for (int j = 0; j < ow; j++)
+            {
+                int ws = j * sw - pw, w0 = Math.Max(ws, 0), w1 = Math.Min(ws + kw, w);
+                float best = float.NegativeInfinity; int bi = h0 * w + w0;
+                for (int r = h0; r < h1; r++)
+                {
+                    var line = src.Slice(r * w + w0, w1 - w0);
+                    for (int q = 0; q < line.Length; q++)
+                    {
+                        float v = line[q];
+                        if (v > best || float.IsNaN(v)) { best = v; bi = r * w + w0 + q; }
+                    }
+                }
+                dst[i * ow + j] = best;
+                if (keep) arg[i * ow + j] = bi;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- adaptive and global average pooling

@@ -211,6 +211,16 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void MaxPoolNaNWinsAsInPyTorch()
+    {
+        var x = Tensor.FromArray([1, float.NaN, 3, 2, 5, 6, float.NegativeInfinity, 4], 1, 1, 2, 4);
+        var y = F.MaxPool2d(x, 2).ToArray();
+        Assert.True(float.IsNaN(y[0]));
+        Assert.Equal(4f, y[1]);
+        Assert.True(float.IsNaN(F.MaxPool2d(x, (2, 3), (1, 1)).ToArray()[0]));
+    }
+
+    [Fact]
     public void AvgPoolHandMade()
     {
         var x = Tensor.FromArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], 1, 1, 4, 4);
@@ -244,6 +254,7 @@ public class ConvolutionTests
         Assert.Equal(9.5f, F.GlobalAvgPool2d(x).Item(), 5);
     }
 
+    [Fact] public void GradMaxPool2x2() => Check("MaxPool2d 2×2", t => F.MaxPool2d(t[0], 2), Distinct([2, 3, 5, 7], 3));
     [Fact] public void GradMaxPool() => Check("MaxPool2d", t => F.MaxPool2d(t[0], 3, 2, 1), Distinct([2, 2, 5, 6], 1));
     [Fact] public void GradMaxPoolPermuted() => Check("MaxPool2d permuted", t => F.MaxPool2d(t[0].Permute(0, 3, 1, 2), (2, 3), (2, 1)), Distinct([1, 4, 6, 2], 2));
     [Fact] public void GradAvgPool() => Check("AvgPool2d", t => F.AvgPool2d(t[0], 3, 2, 1), Input([2, 2, 5, 6], 1));
