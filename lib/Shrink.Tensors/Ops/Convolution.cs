@@ -377,11 +377,14 @@ public static partial class Functional
     /// y[b, o, i, j] = bias[o] + Σ_{c &lt; C/groups, ki, kj} W[o, c, ki, kj] · x[b, g(o)·C/groups + c, i·s − p + ki·d, j·s − p + kj·d]
     /// with g(o) = ⌊o / (O/groups)⌋ and zero padding; output (B, O, OH, OW), OH = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1.
     /// <para>
-    /// Computed as im2col + GEMM: the column matrices of a chunk of n images are laid side by side, (C·kh·kw, n·OH·OW), and
-    /// multiplied by W_g (O/g, C/g·kh·kw) once per group, so each GEMM is wide enough to run at full speed on all cores.
-    /// Non-overlapping windows (stride = kernel, no padding, dilation 1: the ViT patch embedding) build a transposed patch
-    /// matrix (n·L, C·kh·kw) by row copies instead. Backward, with G the output gradient laid out the same way:
-    /// ∂W = Σ G · colsᵀ, ∂x = col2im(Wᵀ · G), ∂bias = Σ_{b,i,j} g.
+    /// Computed as im2col + GEMM, chunk by chunk, each core taking its own chunks: the column matrices of a chunk's n images
+    /// lie side by side, (C·kh·kw, n·L) with L = OH·OW, and are multiplied by W_g (O/g, C/g·kh·kw) once per group. A chunk
+    /// holds enough images for a GEMM about 768 columns wide while its columns stay within a core's L2 cache; with one image
+    /// per chunk the GEMM writes the output in place, and a 1×1 stride-1 convolution reads the image itself. Stride-1 "same"
+    /// convolutions build each im2col row as one shifted copy of the input plane; non-overlapping windows (stride = kernel,
+    /// no padding, dilation 1: the ViT patch embedding) build a transposed patch matrix (n·L, C·kh·kw) by row copies.
+    /// Backward, with G the output gradient laid out like the output chunk: ∂W = Σ G · colsᵀ (one partial per core),
+    /// ∂x = col2im(Wᵀ · G), ∂bias = Σ_{b,i,j} g.
     /// </para>
     /// </summary>
     /// <exception cref="ArgumentException">Channel mismatch, groups not dividing the channels, a kernel larger than the padded input,
