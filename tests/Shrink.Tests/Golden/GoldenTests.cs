@@ -141,6 +141,40 @@ public class GoldenTests
         ["embedding"] = E(x => Functional.Embedding(Ints(x[0]), [2, 3], x[1])),        // indices (2,3) into (7,5)
     };
 
+    public static readonly Dictionary<string, Case> Conv = new()
+    {
+        ["unfold_k3"] = C(x => Functional.Unfold(x[0], kernelSize: 3, dilation: 1, padding: 0, stride: 1)),
+        ["unfold_mixed"] = C(x => Functional.Unfold(x[0], kernelSize: 2, dilation: 2, padding: 1, stride: 2)),
+        ["unfold_rect"] = C(x => Functional.Unfold(x[0], kernelSize: (2, 3), dilation: (1, 2), padding: (1, 0), stride: (2, 1))),
+        ["conv2d_basic"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 1, padding: 0, dilation: 1, groups: 1)),
+        ["conv2d_stride2"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 2, padding: 0, dilation: 1, groups: 1)),
+        ["conv2d_pad1"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 1, padding: 1, dilation: 1, groups: 1)),
+        ["conv2d_groups2"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 1, padding: 0, dilation: 1, groups: 2)),
+        ["conv2d_dilation2"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 1, padding: 0, dilation: 2, groups: 1)),
+        ["conv2d_patch"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: 4, padding: 0, dilation: 1, groups: 1)),
+        ["conv2d_nobias"] = C(x => Functional.Conv2d(x[0], x[1], null, stride: 1, padding: 1, dilation: 1, groups: 1)),
+        ["conv2d_rect"] = C(x => Functional.Conv2d(x[0], x[1], x[2], stride: (2, 1), padding: (0, 1), dilation: (1, 2), groups: 1)),
+        ["avg_pool2d"] = C(x => Functional.AvgPool2d(x[0], 2, stride: 2, padding: 0)),
+        ["avg_pool2d_pad"] = C(x => Functional.AvgPool2d(x[0], 3, stride: 2, padding: 1)),   // count_include_pad = true (PyTorch default)
+        ["max_pool2d"] = C(x => Functional.MaxPool2d(x[0], 2, stride: 2, padding: 0)),
+        ["max_pool2d_pad"] = C(x => Functional.MaxPool2d(x[0], 3, stride: 2, padding: 1)),
+        ["adaptive_avg_pool2d_7to3"] = C(x => Functional.AdaptiveAvgPool2d(x[0], 3, 3)),
+        ["adaptive_avg_pool2d_6to4x2"] = C(x => Functional.AdaptiveAvgPool2d(x[0], 4, 2)),
+        // inputs: x, running mean, running var (updated in place), weight, bias
+        ["batch_norm_train"] = new(x => [Functional.BatchNorm(x[0], x[1], x[2], x[3], x[4], training: true, momentum: 0.1f, eps: 1e-5f)], Tol.Composite,
+            After: (name, x, file) =>
+            {
+                AssertClose(name, name + ".running_mean", x[1], file[name + ".running_mean"], Tol.Composite);
+                AssertClose(name, name + ".running_var", x[2], file[name + ".running_var"], Tol.Composite);
+            }),
+        ["batch_norm_eval"] = new(x => [Functional.BatchNorm(x[0], x[1], x[2], x[3], x[4], training: false, momentum: 0.1f, eps: 1e-5f)], Tol.Composite,
+            After: (name, x, file) =>
+            {
+                AssertClose(name, name + ".running_mean", x[1], file[name + ".running_mean"], Tol.Elementwise);
+                AssertClose(name, name + ".running_var", x[2], file[name + ".running_var"], Tol.Elementwise);
+            }),
+    };
+
     public static readonly Dictionary<string, Case> Losses = new()
     {
         ["ce_mean"] = C(x => Functional.CrossEntropy(x[0], Ints(x[1]), labelSmoothing: 0f, reduction: "mean", ignoreIndex: -100)),
@@ -179,6 +213,7 @@ public class GoldenTests
     public static IEnumerable<object[]> MatMulNames => Names(MatMul);
     public static IEnumerable<object[]> ShapeNames => Names(Shape);
     public static IEnumerable<object[]> NnNames => Names(Nn);
+    public static IEnumerable<object[]> ConvNames => Names(Conv);
     public static IEnumerable<object[]> LossNames => Names(Losses);
     public static IEnumerable<object[]> AttentionNames => Names(Attention);
 
@@ -187,6 +222,7 @@ public class GoldenTests
     [Theory, MemberData(nameof(MatMulNames))] public void MatMulCase(string name) => Run("matmul", name, MatMul[name]);
     [Theory, MemberData(nameof(ShapeNames))] public void ShapeCase(string name) => Run("shape", name, Shape[name]);
     [Theory, MemberData(nameof(NnNames))] public void NnCase(string name) => Run("nn", name, Nn[name]);
+    [Theory, MemberData(nameof(ConvNames))] public void ConvCase(string name) => Run("conv", name, Conv[name]);
     [Theory, MemberData(nameof(LossNames))] public void LossCase(string name) => Run("losses", name, Losses[name]);
     [Theory, MemberData(nameof(AttentionNames))] public void AttentionCase(string name) => Run("attention", name, Attention[name]);
 
@@ -250,6 +286,7 @@ public class GoldenTests
     [InlineData("matmul")]
     [InlineData("shape")]
     [InlineData("nn")]
+    [InlineData("conv")]
     [InlineData("losses")]
     [InlineData("attention")]
     public void EveryCaseInFileIsTested(string family)
@@ -261,6 +298,7 @@ public class GoldenTests
             "matmul" => MatMul,
             "shape" => Shape,
             "nn" => Nn,
+            "conv" => Conv,
             "losses" => Losses,
             "attention" => Attention,
             _ => throw new ArgumentException(family),
