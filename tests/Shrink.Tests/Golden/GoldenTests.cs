@@ -64,6 +64,7 @@ public class GoldenTests
     private static Case E(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Elementwise);
     private static Case Red(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Reduction);
     private static Case G(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Gemm);
+    private static Case C(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Composite);
 
     // ------------------------------------------------------------------------------------------------------------
     // Families: case name → computation. Literal arguments mirror ARGS in make_golden.py.
@@ -128,9 +129,6 @@ public class GoldenTests
         ["masked_fill"] = E(x => Functional.MaskedFill(x[0], x[1], -2.5f)),
         ["where"] = E(x => Functional.Where(x[0], x[1], x[2])),
     };
-
-    private static Case C(Func<Tensor[], Tensor> f) => new(x => [f(x)], Tol.Composite);
-
 
     public static readonly Dictionary<string, Case> Nn = new()
     {
