@@ -71,6 +71,7 @@ public sealed class RunFolder
     public bool Contains(string fileName) => System.IO.File.Exists(File(fileName));
 
     /// <summary>The folder's path (null for a null folder).</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(folder))]
     public static implicit operator string?(RunFolder? folder) => folder?.Path;
 
     /// <summary>The folder's path.</summary>
