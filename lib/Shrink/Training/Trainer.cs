@@ -27,7 +27,9 @@ namespace Shrink.Training;
 /// gradients, computes <c>loss = Loss(model(x), batch)</c> (default: cross-entropy with label smoothing), checks it is
 /// finite, back-propagates, optionally clips the global gradient norm, and steps the optimiser. Before each step
 /// <see cref="Generator.Default"/> is reseeded from (seed, t), so stochastic layers that draw from it (dropout,
-/// drop-path) are reproducible and resume exactly.
+/// drop-path built without a generator of their own) are reproducible and resume exactly; a layer holding its own
+/// <see cref="Generator"/> is not part of the checkpoint and does not. Model initialisation is the caller's (seed the
+/// generator you build the model with); a resumed run takes the parameters from the checkpoint anyway.
 /// </para>
 /// <para>
 /// Every <see cref="TrainingHparams.EvalEvery"/> steps and after the last one the model is evaluated on the test set
@@ -322,26 +324,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(batch);
-        return CrossEntropy(logits, batch.Labels, (float)Hparams.LabelSmoothing);
-    }
-
-    // TODO(fops): replace with Functional.CrossEntropy once it is merged into main.
-    /// <summary>Cross-entropy with label smoothing through log-softmax and smoothed one-hot weights (B, K).</summary>
-    private static Tensor CrossEntropy(Tensor logits, int[] target, float labelSmoothing)
-    {
-        if (logits.Rank != 2 || logits.Size(0) != target.Length)
-            throw new ArgumentException($"CrossEntropy: logits {ShapeText(logits)} must be (B, K) with B = {target.Length} targets.");
-        int b = logits.Size(0), k = logits.Size(1);
-        var weights = Tensor.Empty(b, k);                                   // (B, K) smoothed one-hot
-        var w = weights.AsSpan();
-        float off = labelSmoothing / k, on = 1f - labelSmoothing + off;
-        w.Fill(off);
-        for (int i = 0; i < b; i++)
-        {
-            if ((uint)target[i] >= (uint)k) throw new ArgumentException($"CrossEntropy: target {target[i]} of sample {i} is outside 0..{k - 1} for logits {ShapeText(logits)}.");
-            w[i * k + target[i]] = on;
-        }
-        return (logits.LogSoftmax(-1) * weights).Sum() * (-1f / b);
+        return Functional.CrossEntropy(logits, batch.Labels, (float)Hparams.LabelSmoothing);
     }
 
     /// <summary>
@@ -371,7 +354,13 @@ public sealed class Trainer
                 var logits = model.Forward(batch.Images);                  // (B, K)
                 var logp = logits.LogSoftmax(-1).Contiguous().AsSpan();    // (B, K)
                 int k = logits.Size(-1);
-                for (int i = 0; i < batch.Size; i++) lossSum -= logp[i * k + batch.Labels[i]];
+                for (int i = 0; i < batch.Size; i++)
+                {
+                    int y = batch.Labels[i];
+                    if ((uint)y >= (uint)k)
+                        throw new ArgumentException($"Trainer: label {y} of test sample {batch.Indices[i]} is outside the model's {k} classes.");
+                    lossSum -= logp[i * k + y];
+                }
                 correct += CountCorrect(logits, batch.Labels);
                 n += batch.Size;
             }

@@ -9,13 +9,6 @@ using Shrink.Training;
 
 namespace Shrink.Tests.Training;
 
-/// <summary>Adds N(0, σ²) noise drawn from <see cref="Generator.Default"/> in training mode (a stand-in for dropout).</summary>
-internal sealed class DefaultGeneratorNoise(float sigma) : Module<Tensor, Tensor>
-{
-    public override Tensor Forward(Tensor input) =>
-        Training ? input + Tensor.Randn([.. input.Shape]) * sigma : input;
-}
-
 /// <summary>Collects every progress report.</summary>
 internal sealed class Recorder(Action<TrainingProgress>? onReport = null) : IProgress<TrainingProgress>
 {
@@ -26,13 +19,24 @@ internal sealed class Recorder(Action<TrainingProgress>? onReport = null) : IPro
 
 internal sealed class SimulatedCrash : Exception;
 
+/// <summary>
+/// Tests that train through <see cref="Trainer"/>, which reseeds the process-wide <see cref="Generator.Default"/> every
+/// step: they run alone, so no other test draws from (or reseeds) that generator in the middle of a bit-identity check.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DefaultGeneratorCollection
+{
+    public const string Name = "Generator.Default";
+}
+
+[Collection(DefaultGeneratorCollection.Name)]
 public class TrainerTests
 {
     private static readonly Lazy<ImageDataset> SubsetTrain = new(() => FashionMnist.LoadSubset("train"));
     private static readonly Lazy<ImageDataset> SubsetTest = new(() => FashionMnist.LoadSubset("test"));
 
     /// <summary>
-    /// Tiny synthetic 1×8×8 images of 4 classes (uniform noise over a brightness of 45·class, which survives crops and flips), so the many short
+    /// Tiny synthetic 1×8×8 images of 4 classes (uniform noise over a brightness of 45·class), so the many short
     /// runs below cost milliseconds: 320 training images = 10 batches of 32 per epoch, 80 test images.
     /// </summary>
     private static readonly ImageDataset SmallTrain = Synthetic(320, 1), SmallTest = Synthetic(80, 2);
@@ -51,12 +55,12 @@ public class TrainerTests
         return new ImageDataset($"synthetic {n}", pixels, labels, 1, 8, 8, ["a", "b", "c", "d"]);
     }
 
-    /// <summary>An MLP for the synthetic images; <paramref name="noise"/> adds a layer drawing from Generator.Default.</summary>
-    private static Sequential Mlp(ulong seed, bool noise = false)
+    /// <summary>An MLP for the synthetic images; <paramref name="dropout"/> adds a Dropout drawing its masks from Generator.Default (which the trainer reseeds per step).</summary>
+    private static Sequential Mlp(ulong seed, bool dropout = false)
     {
         var g = new Generator(seed);
         var m = new Sequential(new Flatten(), new Linear(64, 16, generator: g), new Gelu());
-        if (noise) m.Append(new DefaultGeneratorNoise(0.1f));
+        if (dropout) m.Append(new Dropout(0.2f));
         m.Append(new Linear(16, 4, generator: g));
         return m;
     }
@@ -130,21 +134,21 @@ public class TrainerTests
         var test = SmallTest;
 
         // Uninterrupted reference run.
-        var full = new Trainer(ResumeHp) { Progress = null }.Fit(Mlp(11, noise: true), train, test, tmp.File("full"));
+        var full = new Trainer(ResumeHp) { Progress = null }.Fit(Mlp(11, dropout: true), train, test, tmp.File("full"));
         Assert.Equal(25, full.TotalSteps);
         Assert.Equal(5, full.History.Count);
-        Assert.True(full.TestAccuracy > 0.5, $"the synthetic task is learnt: {full.TestAccuracy:P0}");
+        Assert.True(full.History[^1].TrainLoss < full.History[0].TrainLoss - 0.3, "training makes progress: " + string.Join("; ", full.History));
 
         // The same run, crashing after step 14 (last checkpoint: step 12, in the middle of epoch 2).
         var crashing = new Recorder(p => { if (p.Event == TrainingEvent.Step && p.Step == 14) throw new SimulatedCrash(); });
-        Assert.Throws<SimulatedCrash>(() => new Trainer(ResumeHp) { Progress = crashing }.Fit(Mlp(11, noise: true), train, test, tmp.File("crash")));
+        Assert.Throws<SimulatedCrash>(() => new Trainer(ResumeHp) { Progress = crashing }.Fit(Mlp(11, dropout: true), train, test, tmp.File("crash")));
         Assert.Equal(14, crashing.Steps);
         Assert.False(Trainer.IsFinished(tmp.File("crash")));
         Assert.Equal(2, File.ReadAllLines(Path.Combine(tmp.File("crash"), Trainer.LogFileName)).Length);   // evaluations after steps 5 and 10
 
         // A new process: a differently initialised model, a new trainer; it resumes from step 12.
         var resumed = new Recorder();
-        var second = new Trainer(ResumeHp) { Progress = resumed }.Fit(Mlp(999, noise: true), train, test, tmp.File("crash"));
+        var second = new Trainer(ResumeHp) { Progress = resumed }.Fit(Mlp(999, dropout: true), train, test, tmp.File("crash"));
         Assert.Equal(TrainingEvent.Resumed, resumed.Reports[0].Event);
         Assert.Equal(12, second.ResumedFromStep);
         Assert.Equal(13, second.StepsTrained);
