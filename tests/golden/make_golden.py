@@ -13,7 +13,8 @@ Layout of one case C in a file:
   C.w                  a fixed random weight shaped like the output (C.w0, C.w1, ... for several outputs).
   C.gradK              dL/d(C.inK) for L = Σ_i Σ(out_i ⊙ w_i), only for the float inputs that take gradients.
   (batch_norm_train also stores C.running_mean / C.running_var after one update; the ViT block stores its
-  parameters as block.<timm name> and their gradients as block.grad.<timm name>.)
+  parameters as block.<timm name> and their gradients as block.grad.<timm name>; the whole models in vit.safetensors
+  do the same as vit.<timm name> / deit.<timm name>, see vit().)
 
 Inputs are drawn in float32 and stored as such; the reference math then runs in float64 on exactly those values
 and the results are rounded to float32. The stored outputs and gradients are therefore the exact answers to
@@ -108,6 +109,10 @@ ARGS = {
     "mse_sum": dict(reduction="sum"),
     # ViT block
     "block": dict(dim=32, heads=4, mlp=64, eps=1e-6),
+    # whole ViTs (vit.safetensors): timm VisionTransformer / DeiT distilled, class-token pooling, no dropout
+    "vit": dict(img=12, patch=4, in_chans=1, classes=5, dim=16, depth=2, heads=2, mlp_ratio=2, eps=1e-6, dist_token=False),
+    # DeiT: the same with a distillation token and head_dist; 3 channels so the (C, p, p) order of the patch flatten shows
+    "deit": dict(img=12, patch=4, in_chans=3, classes=5, dim=16, depth=2, heads=2, mlp_ratio=2, eps=1e-6, dist_token=True),
 }
 
 
@@ -502,9 +507,103 @@ def block():
     return f
 
 
+class PatchEmbed(nn.Module):
+    """timm's PatchEmbed: Conv2d with kernel = stride = p, then (B, D, H/p, W/p) → (B, N, D), patches row-major."""
+
+    def __init__(self, patch, in_chans, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, dim, patch, stride=patch)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class VisionTransformer(nn.Module):
+    """timm's VisionTransformer (class token, learned pos_embed, pre-norm blocks, final norm, head on token 0) with
+    DeiT's distillation token as an option (DistilledVisionTransformer: dist_token after cls_token, head_dist on
+    token 1; in eval it returns the mean of both heads). Parameter names are timm's."""
+
+    def __init__(self, img, patch, in_chans, classes, dim, depth, heads, mlp_ratio, eps, dist_token):
+        super().__init__()
+        n = (img // patch) ** 2
+        prefix = 2 if dist_token else 1
+        self.patch_embed = PatchEmbed(patch, in_chans, dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.dist_token = nn.Parameter(torch.zeros(1, 1, dim)) if dist_token else None
+        self.pos_embed = nn.Parameter(torch.zeros(1, n + prefix, dim))
+        self.blocks = nn.Sequential(*[Block(dim, heads, int(dim * mlp_ratio), eps) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=eps)
+        self.head = nn.Linear(dim, classes)
+        self.head_dist = nn.Linear(dim, classes) if dist_token else None
+
+    def forward_heads(self, x):
+        x = self.patch_embed(x)                                                  # (B, N, D)
+        B = x.shape[0]
+        prefix = [self.cls_token.expand(B, -1, -1)]
+        if self.dist_token is not None:
+            prefix.append(self.dist_token.expand(B, -1, -1))
+        x = torch.cat(prefix + [x], dim=1) + self.pos_embed                      # (B, T, D)
+        x = self.norm(self.blocks(x))
+        logits = self.head(x[:, 0])
+        return (logits, self.head_dist(x[:, 1])) if self.dist_token is not None else logits
+
+    def forward(self, x):
+        out = self.forward_heads(x)
+        if self.dist_token is not None and not self.training:
+            return (out[0] + out[1]) / 2                                         # DeiT's inference rule
+        return out
+
+
+def vit():
+    """Two whole models (cases `vit` and `deit`): parameters under <case>.<timm name>, input <case>.in0, logits
+    <case>.out (DeiT: out0 = head, out1 = head_dist), weights w / w0, w1, gradients <case>.grad0 (input) and
+    <case>.grad.<timm name> for every parameter; DeiT also stores <case>.prediction, the eval-mode output."""
+    f = Family("vit")
+    for case in ["vit", "deit"]:
+        a = ARGS[case]
+        g = gen(case)
+        m = VisionTransformer(**a)
+        params = dict(m.named_parameters())
+        with torch.no_grad():
+            for name in sorted(params):
+                p = params[name]
+                if name.startswith("norm") or ".norm" in name:        # LayerNorms: near 1 / near 0
+                    p.copy_((1 if name.endswith("weight") else 0) + 0.2 * randn(g, *p.shape))
+                elif name in ("cls_token", "dist_token", "pos_embed"):  # not zero: their gradients are then meaningful
+                    p.copy_(0.5 * randn(g, *p.shape))
+                elif name.endswith("weight"):                           # Linear (out, in), Conv2d (D, C, p, p): 1/√fan_in
+                    p.copy_(randn(g, *p.shape) / math.sqrt(p[0].numel()))
+                else:
+                    p.copy_(0.1 * randn(g, *p.shape))
+        x = randn(g, 3, a["in_chans"], a["img"], a["img"])
+        for name in sorted(params):
+            f.put(f"{case}.{name}", params[name])
+        m = m.to(R).train()
+        xr = x.to(R).requires_grad_(True)
+        out = m(xr)
+        outs = list(out) if isinstance(out, tuple) else [out]
+        ws = [randn(g, *o.shape) for o in outs]
+        sum((o * w.to(R)).sum() for o, w in zip(outs, ws)).backward()
+        f.put(f"{case}.in0", x)
+        if len(outs) == 1:
+            f.put(f"{case}.out", outs[0])
+            f.put(f"{case}.w", ws[0])
+        else:
+            for k, (o, w) in enumerate(zip(outs, ws)):
+                f.put(f"{case}.out{k}", o)
+                f.put(f"{case}.w{k}", w)
+            with torch.no_grad():
+                f.put(f"{case}.prediction", m.eval()(x.to(R)))
+        f.put(f"{case}.grad0", xr.grad)
+        for name, p in m.named_parameters():
+            f.put(f"{case}.grad.{name}", p.grad)
+        f.cases.append(case)
+    return f
+
+
 def main():
     total = 0
-    for make in [elementwise, reductions, matmul, shape_ops, nn_ops, conv, losses, attention, block]:
+    for make in [elementwise, reductions, matmul, shape_ops, nn_ops, conv, losses, attention, block, vit]:
         fam = make()
         path = os.path.join(HERE, fam.name + ".safetensors")
         write_safetensors(path, fam.tensors)
