@@ -50,16 +50,25 @@ public static class Gemm
     internal const int MR = 6;
 
     /// <summary>Depth of one packed block: an MR×KC strip of A (6 KiB) lives in L1 during the kernel sweep.</summary>
-    internal const int KC = 256;
+    internal static int KC = 256;
 
     /// <summary>Columns of op(B) per packed block: KC×NB floats (512 KiB) sit in the per-core L2.</summary>
-    internal const int NB = 512;
+    internal static int NB = 512;
 
     /// <summary>Rows of op(A) per packed block (MB×KC floats, lives in L2/L3); B is re-packed once per such block.</summary>
-    internal const int MB = 1536;
+    internal static int MB = 1536;
+
+    /// <summary>Longest k handled without packing A or slicing k (<see cref="GemmShortK"/>): one MR×k strip of A is a few cache lines.</summary>
+    internal const int KShort = 128;
+
+    /// <summary>Rows of A per block in the short-k path: this many floats of A (128 KiB) stay in L2 while B strips sweep past.</summary>
+    internal const int ShortKBlockFloats = 32 * 1024;
 
     /// <summary>Below this many multiply-adds (m·n·k) a single GEMM runs on the calling thread.</summary>
     internal const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Most threads one call uses (defaults to the core count; benchmarks lower it to measure one core).</summary>
+    internal static int MaxThreads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>The instruction sets the kernels exist for.</summary>
     internal enum Isa { Scalar, V256, V512 }
@@ -178,7 +187,7 @@ public static class Gemm
             }
 
             long work = (long)m * n * Math.Max(k, 1);
-            int workers = Math.Min(Environment.ProcessorCount, batch);
+            int workers = Math.Min(MaxThreads, batch);
             if (work >= ParallelThreshold || workers <= 1)
             {
                 // Big matrices (or one core): one after another, each parallel inside.
@@ -237,7 +246,8 @@ public static class Gemm
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Driver: scaling shortcut, split across cores, then the blocked serial algorithm.
+    // ---------------------------------------------------------------------------------------------------------------
+    // Driver: scaling shortcut, split across cores, then one of the two serial algorithms.
     // ---------------------------------------------------------------------------------------------------------------
 
     private static unsafe void GemmParallel(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
@@ -250,7 +260,7 @@ public static class Gemm
         }
 
         long work = (long)m * n * k;
-        int cores = Environment.ProcessorCount;
+        int cores = MaxThreads;
         int nr = StripWidth(isa);
         int mStrips = (m + MR - 1) / MR, nStrips = (n + nr - 1) / nr;
         if (cores <= 1 || work < ParallelThreshold || (mStrips < 2 && nStrips < 2))
@@ -296,22 +306,66 @@ public static class Gemm
         }
     }
 
-    /// <summary>
-    /// The blocked algorithm on the calling thread. Loop nest, outermost first:
-    /// i0 over MB-row blocks of op(A) · p0 over kc-deep slices (pack A block) · j0 over NB-column blocks (pack B block)
-    /// · ir over MR-row strips of A (L1 resident) · jr over NR-column strips of B (streamed from L2) · micro-kernel.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>One GEMM on the calling thread.</summary>
     private static unsafe void GemmSerial(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc)
     {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f)
-        {
             ScaleC(m, n, beta, c, ldc);
-            return;
-        }
+        else if (k <= KShort)
+            GemmShortK(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else
+            GemmBlocked(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
 
+    /// <summary>
+    /// Short k (at most <see cref="KShort"/>): no k slicing and no packing of A. An MR×k strip of op(A) is only a few cache
+    /// lines, so the micro-kernel broadcasts straight from A (row stride rs, column stride cs: both layouts of A work);
+    /// B is used in place when it is not transposed (row p of a strip is NR contiguous floats of B) and packed one strip at
+    /// a time otherwise (Bᵀ, or a partial last strip, zero padded). Loop nest: i0 over row blocks of A sized for L2 ·
+    /// jr over NR-column strips of B (≤ 16 KiB, stays in L1) · ir over MR-row strips of A · micro-kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GemmShortK(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc)
+    {
+        int nr = StripWidth(isa);
+        nint rs = transA ? 1 : lda, cs = transA ? lda : 1; // op(A)[i, p] = a[i·rs + p·cs]
+        float* bp = PackBuffers.ForThread().B(nr * k);
+        int mBlock = Math.Max(MR, ShortKBlockFloats / k / MR * MR);
+        for (int i0 = 0; i0 < m; i0 += mBlock)
+        {
+            int mb = Math.Min(mBlock, m - i0);
+            for (int jr = 0; jr < n; jr += nr)
+            {
+                int cols = Math.Min(nr, n - jr);
+                int width = cols <= nr / 2 ? nr / 2 : nr;
+                float* bStrip = b + jr;
+                nint bStride = ldb;
+                if (transB || cols != width)
+                {
+                    PackBStrip(transB, b, ldb, 0, k, jr, cols, width, bp);
+                    bStrip = bp;
+                    bStride = width;
+                }
+                float* aStrip = a + i0 * rs;
+                float* cTile = c + i0 * ldc + jr;
+                for (int ir = 0; ir < mb; ir += MR, aStrip += MR * rs, cTile += MR * ldc)
+                    MicroKernel(isa, width, k, aStrip, rs, cs, bStrip, bStride, cTile, ldc, Math.Min(MR, mb - ir), cols, alpha, beta);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Long k: the fully packed algorithm. Loop nest, outermost first: i0 over MB-row blocks of op(A) · p0 over kc-deep
+    /// slices (pack the A block into MR-row strips) · j0 over NB-column blocks (pack the B block into NR-column strips, L2)
+    /// · ir over A strips (one MR×kc strip stays in L1) · jr over B strips (streamed from L2) · micro-kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GemmBlocked(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc)
+    {
         int nr = StripWidth(isa);
         // Balance the k slices (k = 257 gives 129 + 128 rather than 256 + 1) so no pass is a sliver.
         int kSlices = (k + KC - 1) / KC;
@@ -319,9 +373,8 @@ public static class Gemm
         int mbMax = Math.Min(MB, m), nbMax = Math.Min(NB, n);
 
         PackBuffers buffers = PackBuffers.ForThread();
-        float* ap = buffers.A(RoundUp(mbMax, MR) * kcMax + 16);
-        float* bp = buffers.B(RoundUp(nbMax, nr) * kcMax + 32);
-        float* tile = stackalloc float[MR * 32];
+        float* ap = buffers.A(RoundUp(mbMax, MR) * kcMax);
+        float* bp = buffers.B(RoundUp(nbMax, nr) * kcMax);
 
         for (int i0 = 0; i0 < m; i0 += MB)
         {
@@ -345,17 +398,8 @@ public static class Gemm
                         {
                             int cols = Math.Min(nr, nb - jr);
                             int width = cols <= nr / 2 ? nr / 2 : nr;
-                            float* bStrip = bp + (nint)jr * kc;
-                            if (rows == MR && cols == width)
-                            {
-                                MicroKernel(isa, width, kc, aStrip, bStrip, cRow + jr, ldc, alpha, betaK);
-                            }
-                            else
-                            {
-                                // Partial tile: compute the whole padded tile into scratch, write back the valid part.
-                                MicroKernel(isa, width, kc, aStrip, bStrip, tile, width, 1f, 0f);
-                                MergeTile(tile, width, rows, cols, cRow + jr, ldc, alpha, betaK);
-                            }
+                            MicroKernel(isa, width, kc, aStrip, 1, MR, bp + (nint)jr * kc, width, cRow + jr, ldc, rows, cols,
+                                alpha, betaK);
                         }
                     }
                 }
@@ -365,26 +409,13 @@ public static class Gemm
 
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
-    private static unsafe void MergeTile(float* tile, int width, int rows, int cols, float* c, nint ldc, float alpha, float beta)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            float* t = tile + r * width;
-            float* cr = c + r * ldc;
-            if (beta == 0f)
-                for (int j = 0; j < cols; j++) cr[j] = alpha * t[j];
-            else
-                for (int j = 0; j < cols; j++) cr[j] = alpha * t[j] + beta * cr[j];
-        }
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
     // Packing
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
     /// Packs op(A)[i0 .. i0+mb, p0 .. p0+kc] into MR-row strips: strip s holds <c>dst[s·MR·kc + p·MR + r] = op(A)[i0+s·MR+r, p0+p]</c>,
-    /// rows past mb zero filled.
+    /// rows past mb zero filled. Writes up to 2 floats past the last strip (the buffer has slack).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackA(bool transA, float* a, nint lda, int i0, int mb, int p0, int kc, float* dst)
@@ -396,7 +427,7 @@ public static class Gemm
             if (transA)
             {
                 // A stored k×m: the MR values for one p are contiguous.
-                float* src = a + (nint)p0 * lda + i0 + s;
+                float* src = a + p0 * lda + i0 + s;
                 if (rows == MR)
                 {
                     for (int p = 0; p < kc; p++, src += lda, d += MR)
@@ -414,17 +445,33 @@ public static class Gemm
             {
                 // A stored m×k: each of the MR rows is contiguous in p; interleave them.
                 float* src = a + (i0 + s) * lda + p0;
+                int p = 0;
                 if (rows == MR)
                 {
-                    float* r0 = src, r1 = src + lda, r2 = src + 2 * lda, r3 = src + 3 * lda, r4 = src + 4 * lda, r5 = src + 5 * lda;
-                    for (int p = 0; p < kc; p++, d += MR)
+                    if (Avx.IsSupported)
                     {
-                        d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
+                        // 8 p at a time: transpose 6 rows (+2 zero rows) of 8 into 8 groups of 8 and store each group at
+                        // its p; a group's 2 trailing zeros are overwritten by the next group.
+                        for (; p + 8 <= kc; p += 8, d += 8 * MR)
+                        {
+                            var t0 = Vector256.Load(src + p); var t1 = Vector256.Load(src + lda + p);
+                            var t2 = Vector256.Load(src + 2 * lda + p); var t3 = Vector256.Load(src + 3 * lda + p);
+                            var t4 = Vector256.Load(src + 4 * lda + p); var t5 = Vector256.Load(src + 5 * lda + p);
+                            var t6 = Vector256<float>.Zero; var t7 = Vector256<float>.Zero;
+                            Transpose8x8(ref t0, ref t1, ref t2, ref t3, ref t4, ref t5, ref t6, ref t7);
+                            t0.Store(d); t1.Store(d + MR); t2.Store(d + 2 * MR); t3.Store(d + 3 * MR);
+                            t4.Store(d + 4 * MR); t5.Store(d + 5 * MR); t6.Store(d + 6 * MR); t7.Store(d + 7 * MR);
+                        }
+                    }
+                    for (; p < kc; p++, d += MR)
+                    {
+                        float* q = src + p;
+                        d[0] = q[0]; d[1] = q[lda]; d[2] = q[2 * lda]; d[3] = q[3 * lda]; d[4] = q[4 * lda]; d[5] = q[5 * lda];
                     }
                 }
                 else
                 {
-                    for (int p = 0; p < kc; p++, d += MR)
+                    for (; p < kc; p++, d += MR)
                         for (int r = 0; r < MR; r++) d[r] = r < rows ? src[r * lda + p] : 0f;
                 }
             }
@@ -433,72 +480,135 @@ public static class Gemm
 
     /// <summary>
     /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nb] into column strips of width nr (the last one nr/2 wide when at most nr/2
-    /// columns remain): the strip starting at column jr holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>,
-    /// columns past nb zero filled.
+    /// columns remain): the strip starting at column jr holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nb, int nr, float* dst)
     {
         for (int jr = 0; jr < nb; jr += nr)
         {
             int cols = Math.Min(nr, nb - jr);
-            int width = cols <= nr / 2 ? nr / 2 : nr;
-            float* d = dst + (nint)jr * kc;
-            if (!transB)
-            {
-                // B stored k×n: each packed row of the strip is a contiguous run of B.
-                float* src = b + (nint)p0 * ldb + j0 + jr;
-                if (cols == width)
-                {
-                    for (int p = 0; p < kc; p++, src += ldb, d += width)
-                        new ReadOnlySpan<float>(src, width).CopyTo(new Span<float>(d, width));
-                }
-                else
-                {
-                    for (int p = 0; p < kc; p++, src += ldb, d += width)
-                    {
-                        new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                        new Span<float>(d + cols, width - cols).Clear();
-                    }
-                }
-            }
-            else
-            {
-                // B stored n×k: column j of op(B) is row j of B, contiguous in p; scatter it with stride width.
-                float* src = b + (nint)(j0 + jr) * ldb + p0;
-                for (int j = 0; j < cols; j++)
-                {
-                    float* s = src + j * ldb;
-                    float* dj = d + j;
-                    for (int p = 0; p < kc; p++) dj[p * width] = s[p];
-                }
-                for (int j = cols; j < width; j++)
-                    for (int p = 0; p < kc; p++) d[p * width + j] = 0f;
-            }
+            PackBStrip(transB, b, ldb, p0, kc, j0 + jr, cols, cols <= nr / 2 ? nr / 2 : nr, dst + (nint)jr * kc);
         }
     }
 
+    /// <summary>
+    /// Packs one strip <c>dst[p·width + j] = op(B)[p0+p, j0+j]</c> for p &lt; kc, j &lt; cols, and zeros for cols ≤ j &lt; width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PackBStrip(bool transB, float* b, nint ldb, int p0, int kc, int j0, int cols, int width, float* dst)
+    {
+        if (!transB)
+        {
+            // B stored k×n: each packed row is a contiguous run of B.
+            float* src = b + p0 * ldb + j0;
+            float* d = dst;
+            for (int p = 0; p < kc; p++, src += ldb, d += width)
+            {
+                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
+                if (cols < width) new Span<float>(d + cols, width - cols).Clear();
+            }
+            return;
+        }
+
+        // B stored n×k: column j of op(B) is row j0+j of B, contiguous in p. Transpose 8×8 blocks, then the fringes.
+        float* rowsB = b + j0 * ldb + p0;
+        int j = 0;
+        if (Avx.IsSupported)
+        {
+            for (; j + 8 <= cols; j += 8)
+            {
+                float* s = rowsB + j * ldb;
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                {
+                    float* q = s + p;
+                    var t0 = Vector256.Load(q); var t1 = Vector256.Load(q + ldb); var t2 = Vector256.Load(q + 2 * ldb);
+                    var t3 = Vector256.Load(q + 3 * ldb); var t4 = Vector256.Load(q + 4 * ldb); var t5 = Vector256.Load(q + 5 * ldb);
+                    var t6 = Vector256.Load(q + 6 * ldb); var t7 = Vector256.Load(q + 7 * ldb);
+                    Transpose8x8(ref t0, ref t1, ref t2, ref t3, ref t4, ref t5, ref t6, ref t7);
+                    float* d = dst + p * width + j;
+                    t0.Store(d); t1.Store(d + width); t2.Store(d + 2 * width); t3.Store(d + 3 * width);
+                    t4.Store(d + 4 * width); t5.Store(d + 5 * width); t6.Store(d + 6 * width); t7.Store(d + 7 * width);
+                }
+                for (; p < kc; p++)
+                    for (int jj = 0; jj < 8; jj++) dst[p * width + j + jj] = s[jj * ldb + p];
+            }
+        }
+        for (; j < cols; j++)
+        {
+            float* s = rowsB + j * ldb;
+            for (int p = 0; p < kc; p++) dst[p * width + j] = s[p];
+        }
+        if (cols < width)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * width + cols, width - cols).Clear();
+    }
+
+    /// <summary>In-register transpose of the 8×8 block whose rows are r0..r7 (AVX).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(s0, s4, 0x20); r1 = Avx.Permute2x128(s1, s5, 0x20); r2 = Avx.Permute2x128(s2, s6, 0x20); r3 = Avx.Permute2x128(s3, s7, 0x20);
+        r4 = Avx.Permute2x128(s0, s4, 0x31); r5 = Avx.Permute2x128(s1, s5, 0x31); r6 = Avx.Permute2x128(s2, s6, 0x31); r7 = Avx.Permute2x128(s3, s7, 0x31);
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
-    // Micro-kernels: C[0..MR, 0..width] = alpha·(Apanel · Bpanel) + beta·C, the tile held in registers over the kc loop.
+    // Micro-kernels. All share one contract: for r < rows and j < cols,
+    //   C[r·ldc + j] = alpha·Σ_{p<kc} A[r·rs + p·cs]·B[p·ldb + j] + beta·C[r·ldc + j]   (beta = 0: C not read),
+    // with the MR×width accumulator tile held in registers across the k loop. Rows past `rows` re-read the last valid row
+    // of A (never out of bounds) and are not stored; B must be readable for all `width` columns (packed strips are zero
+    // padded), and only the first `cols` columns are stored.
     // ---------------------------------------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void MicroKernel(Isa isa, int width, int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void MicroKernel(Isa isa, int width, int kc, float* a, nint rs, nint cs, float* b, nint ldb,
+        float* c, nint ldc, int rows, int cols, float alpha, float beta)
     {
         switch (isa)
         {
-            case Isa.V512 when width == 32: KernelV512x32(kc, a, b, c, ldc, alpha, beta); break;
-            case Isa.V512: KernelV512x16(kc, a, b, c, ldc, alpha, beta); break;
-            case Isa.V256 when width == 16: KernelV256x16(kc, a, b, c, ldc, alpha, beta); break;
-            case Isa.V256: KernelV256x8(kc, a, b, c, ldc, alpha, beta); break;
-            default: KernelScalar(width, kc, a, b, c, ldc, alpha, beta); break;
+            case Isa.V512 when width == 32: KernelV512x32(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V512: KernelV512x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V256 when width == 16: KernelV256x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V256: KernelV256x8(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            default: KernelScalar(width, kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+        }
+    }
+
+    /// <summary>Offsets of the MR rows of an A strip; rows at or past <paramref name="rows"/> alias the last valid row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowOffsets(nint rs, int rows, out nint o1, out nint o2, out nint o3, out nint o4, out nint o5)
+    {
+        o1 = rows > 1 ? rs : 0;
+        o2 = rows > 2 ? 2 * rs : o1;
+        o3 = rows > 3 ? 3 * rs : o2;
+        o4 = rows > 4 ? 4 * rs : o3;
+        o5 = rows > 5 ? 5 * rs : o4;
+    }
+
+    /// <summary>Prefetches the rows of the C tile so their cache misses overlap the k loop instead of the final update.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchTile(float* c, nint ldc, int rows, int width)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            if (width > 16) Sse.Prefetch0(c + 16);
         }
     }
 
     /// <summary>6×32 tile, 12 zmm accumulators: per k step 2 B loads, 6 A broadcasts, 12 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelV512x32(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void KernelV512x32(int kc, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, float alpha, float beta)
     {
+        RowOffsets(rs, rows, out nint o1, out nint o2, out nint o3, out nint o4, out nint o5);
+        PrefetchTile(c, ldc, rows, 32);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -506,91 +616,121 @@ public static class Gemm
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]);
+            x = Vector512.Create(a[o1]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]);
+            x = Vector512.Create(a[o2]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]);
+            x = Vector512.Create(a[o3]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]);
+            x = Vector512.Create(a[o4]);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]);
+            x = Vector512.Create(a[o5]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            a += MR;
-            b += 32;
+            a += cs;
+            b += ldb;
         }
+
         var va = Vector512.Create(alpha);
-        if (beta == 0f)
+        if (rows == MR && cols == 32)
         {
-            Vector512.Store(c00 * va, c); Vector512.Store(c01 * va, c + 16); c += ldc;
-            Vector512.Store(c10 * va, c); Vector512.Store(c11 * va, c + 16); c += ldc;
-            Vector512.Store(c20 * va, c); Vector512.Store(c21 * va, c + 16); c += ldc;
-            Vector512.Store(c30 * va, c); Vector512.Store(c31 * va, c + 16); c += ldc;
-            Vector512.Store(c40 * va, c); Vector512.Store(c41 * va, c + 16); c += ldc;
-            Vector512.Store(c50 * va, c); Vector512.Store(c51 * va, c + 16);
+            if (beta == 0f)
+            {
+                Vector512.Store(c00 * va, c); Vector512.Store(c01 * va, c + 16); c += ldc;
+                Vector512.Store(c10 * va, c); Vector512.Store(c11 * va, c + 16); c += ldc;
+                Vector512.Store(c20 * va, c); Vector512.Store(c21 * va, c + 16); c += ldc;
+                Vector512.Store(c30 * va, c); Vector512.Store(c31 * va, c + 16); c += ldc;
+                Vector512.Store(c40 * va, c); Vector512.Store(c41 * va, c + 16); c += ldc;
+                Vector512.Store(c50 * va, c); Vector512.Store(c51 * va, c + 16);
+            }
+            else
+            {
+                var vb = Vector512.Create(beta);
+                Update(c00, c, va, vb); Update(c01, c + 16, va, vb); c += ldc;
+                Update(c10, c, va, vb); Update(c11, c + 16, va, vb); c += ldc;
+                Update(c20, c, va, vb); Update(c21, c + 16, va, vb); c += ldc;
+                Update(c30, c, va, vb); Update(c31, c + 16, va, vb); c += ldc;
+                Update(c40, c, va, vb); Update(c41, c + 16, va, vb); c += ldc;
+                Update(c50, c, va, vb); Update(c51, c + 16, va, vb);
+            }
         }
         else
         {
-            var vb = Vector512.Create(beta);
-            Update(c00, c01, c, va, vb); c += ldc;
-            Update(c10, c11, c, va, vb); c += ldc;
-            Update(c20, c21, c, va, vb); c += ldc;
-            Update(c30, c31, c, va, vb); c += ldc;
-            Update(c40, c41, c, va, vb); c += ldc;
-            Update(c50, c51, c, va, vb);
+            Vector512<float>* acc = stackalloc Vector512<float>[2 * MR] { c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 };
+            StorePartialV512(acc, 2, rows, cols, c, ldc, alpha, beta);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Update(Vector512<float> x0, Vector512<float> x1, float* c, Vector512<float> va, Vector512<float> vb)
-        {
-            Vector512.Store(Vector512.FusedMultiplyAdd(x0, va, Vector512.Load(c) * vb), c);
-            Vector512.Store(Vector512.FusedMultiplyAdd(x1, va, Vector512.Load(c + 16) * vb), c + 16);
-        }
+        static void Update(Vector512<float> x, float* c, Vector512<float> va, Vector512<float> vb)
+            => Vector512.Store(Vector512.FusedMultiplyAdd(x, va, Vector512.Load(c) * vb), c);
     }
 
-    /// <summary>6×16 tile for the last, narrow strip: 6 zmm accumulators.</summary>
+    /// <summary>6×16 tile for a narrow last strip: 6 zmm accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelV512x16(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void KernelV512x16(int kc, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, float alpha, float beta)
     {
+        RowOffsets(rs, rows, out nint o1, out nint o2, out nint o3, out nint o4, out nint o5);
+        PrefetchTile(c, ldc, rows, 16);
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
-            a += MR;
-            b += 16;
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[o1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[o2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[o3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[o4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[o5]), b0, c5);
+            a += cs;
+            b += ldb;
         }
+        Vector512<float>* acc = stackalloc Vector512<float>[MR] { c0, c1, c2, c3, c4, c5 };
+        StorePartialV512(acc, 1, rows, cols, c, ldc, alpha, beta);
+    }
+
+    /// <summary>Writes rows × cols of an accumulator tile (vecs zmm per row) with AVX-512 masked loads and stores.</summary>
+    private static unsafe void StorePartialV512(Vector512<float>* acc, int vecs, int rows, int cols, float* c, nint ldc, float alpha, float beta)
+    {
         var va = Vector512.Create(alpha);
-        if (beta == 0f)
+        var vb = Vector512.Create(beta);
+        for (int v = 0; v < vecs; v++)
         {
-            Vector512.Store(c0 * va, c); c += ldc;
-            Vector512.Store(c1 * va, c); c += ldc;
-            Vector512.Store(c2 * va, c); c += ldc;
-            Vector512.Store(c3 * va, c); c += ldc;
-            Vector512.Store(c4 * va, c); c += ldc;
-            Vector512.Store(c5 * va, c);
-        }
-        else
-        {
-            var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(c0, va, Vector512.Load(c) * vb), c); c += ldc;
-            Vector512.Store(Vector512.FusedMultiplyAdd(c1, va, Vector512.Load(c) * vb), c); c += ldc;
-            Vector512.Store(Vector512.FusedMultiplyAdd(c2, va, Vector512.Load(c) * vb), c); c += ldc;
-            Vector512.Store(Vector512.FusedMultiplyAdd(c3, va, Vector512.Load(c) * vb), c); c += ldc;
-            Vector512.Store(Vector512.FusedMultiplyAdd(c4, va, Vector512.Load(c) * vb), c); c += ldc;
-            Vector512.Store(Vector512.FusedMultiplyAdd(c5, va, Vector512.Load(c) * vb), c);
+            int n = Math.Min(16, cols - 16 * v);
+            if (n <= 0) break;
+            float* cv = c + 16 * v;
+            if (n == 16)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    Vector512<float> x = acc[r * vecs + v] * va;
+                    if (beta != 0f) x = Vector512.FusedMultiplyAdd(Vector512.Load(cv + r * ldc), vb, x);
+                    Vector512.Store(x, cv + r * ldc);
+                }
+            }
+            else if (Avx512F.IsSupported)
+            {
+                Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
+                for (int r = 0; r < rows; r++)
+                {
+                    Vector512<float> x = acc[r * vecs + v] * va;
+                    if (beta != 0f) x = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(cv + r * ldc, mask, Vector512<float>.Zero), vb, x);
+                    Avx512F.MaskStore(cv + r * ldc, mask, x);
+                }
+            }
+            else
+            {
+                StorePartial((float*)acc + 16 * v, 16 * vecs, rows, n, cv, ldc, alpha, beta);
+            }
         }
     }
 
     /// <summary>6×16 tile with 256-bit vectors (AVX2 machines): 12 ymm accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelV256x16(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void KernelV256x16(int kc, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, float alpha, float beta)
     {
+        RowOffsets(rs, rows, out nint o1, out nint o2, out nint o3, out nint o4, out nint o5);
+        PrefetchTile(c, ldc, rows, 16);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -598,90 +738,95 @@ public static class Gemm
             Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
             Vector256<float> x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a[1]);
+            x = Vector256.Create(a[o1]);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a[2]);
+            x = Vector256.Create(a[o2]);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a[3]);
+            x = Vector256.Create(a[o3]);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a[4]);
+            x = Vector256.Create(a[o4]);
             c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a[5]);
+            x = Vector256.Create(a[o5]);
             c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a += MR;
-            b += 16;
+            a += cs;
+            b += ldb;
         }
-        var va = Vector256.Create(alpha);
-        if (beta == 0f)
-        {
-            Vector256.Store(c00 * va, c); Vector256.Store(c01 * va, c + 8); c += ldc;
-            Vector256.Store(c10 * va, c); Vector256.Store(c11 * va, c + 8); c += ldc;
-            Vector256.Store(c20 * va, c); Vector256.Store(c21 * va, c + 8); c += ldc;
-            Vector256.Store(c30 * va, c); Vector256.Store(c31 * va, c + 8); c += ldc;
-            Vector256.Store(c40 * va, c); Vector256.Store(c41 * va, c + 8); c += ldc;
-            Vector256.Store(c50 * va, c); Vector256.Store(c51 * va, c + 8);
-        }
-        else
-        {
-            var vb = Vector256.Create(beta);
-            Update(c00, c01, c, va, vb); c += ldc;
-            Update(c10, c11, c, va, vb); c += ldc;
-            Update(c20, c21, c, va, vb); c += ldc;
-            Update(c30, c31, c, va, vb); c += ldc;
-            Update(c40, c41, c, va, vb); c += ldc;
-            Update(c50, c51, c, va, vb);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Update(Vector256<float> x0, Vector256<float> x1, float* c, Vector256<float> va, Vector256<float> vb)
-        {
-            Vector256.Store(Vector256.FusedMultiplyAdd(x0, va, Vector256.Load(c) * vb), c);
-            Vector256.Store(Vector256.FusedMultiplyAdd(x1, va, Vector256.Load(c + 8) * vb), c + 8);
-        }
+        Vector256<float>* acc = stackalloc Vector256<float>[2 * MR] { c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 };
+        StoreTile256(acc, 2, rows, cols, c, ldc, alpha, beta);
     }
 
-    /// <summary>6×8 tile with 256-bit vectors for the last, narrow strip.</summary>
+    /// <summary>6×8 tile with 256-bit vectors for a narrow last strip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelV256x8(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void KernelV256x8(int kc, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, float alpha, float beta)
     {
+        RowOffsets(rs, rows, out nint o1, out nint o2, out nint o3, out nint o4, out nint o5);
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector256<float> b0 = Vector256.Load(b);
             c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
-            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
-            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
-            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
-            a += MR;
-            b += 8;
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[o1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[o2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[o3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[o4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[o5]), b0, c5);
+            a += cs;
+            b += ldb;
         }
-        var va = Vector256.Create(alpha);
-        var vb = Vector256.Create(beta);
-        bool read = beta != 0f;
         Vector256<float>* acc = stackalloc Vector256<float>[MR] { c0, c1, c2, c3, c4, c5 };
-        for (int r = 0; r < MR; r++, c += ldc)
-            Vector256.Store(read ? Vector256.FusedMultiplyAdd(acc[r], va, Vector256.Load(c) * vb) : acc[r] * va, c);
+        StoreTile256(acc, 1, rows, cols, c, ldc, alpha, beta);
+    }
+
+    /// <summary>Writes rows × cols of a tile of ymm accumulators (vecs per row): vector stores when whole, scalar otherwise.</summary>
+    private static unsafe void StoreTile256(Vector256<float>* acc, int vecs, int rows, int cols, float* c, nint ldc, float alpha, float beta)
+    {
+        if (rows == MR && cols == 8 * vecs)
+        {
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            for (int r = 0; r < MR; r++, c += ldc)
+                for (int v = 0; v < vecs; v++)
+                {
+                    Vector256<float> x = acc[r * vecs + v] * va;
+                    if (beta != 0f) x = Vector256.FusedMultiplyAdd(Vector256.Load(c + 8 * v), vb, x);
+                    Vector256.Store(x, c + 8 * v);
+                }
+        }
+        else
+        {
+            StorePartial((float*)acc, 8 * vecs, rows, cols, c, ldc, alpha, beta);
+        }
     }
 
     /// <summary>Portable MR×width tile (width ≤ 16) for machines without 256-bit SIMD.</summary>
-    private static unsafe void KernelScalar(int width, int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    private static unsafe void KernelScalar(int width, int kc, float* a, nint rs, nint cs, float* b, nint ldb, float* c, nint ldc,
+        int rows, int cols, float alpha, float beta)
     {
         float* acc = stackalloc float[MR * 16];
         new Span<float>(acc, MR * 16).Clear();
-        for (int p = 0; p < kc; p++, a += MR, b += width)
+        for (int p = 0; p < kc; p++, a += cs, b += ldb)
         {
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < rows; r++)
             {
-                float x = a[r];
+                float x = a[r * rs];
                 float* row = acc + r * width;
                 for (int j = 0; j < width; j++) row[j] = MathF.FusedMultiplyAdd(x, b[j], row[j]);
             }
         }
-        for (int r = 0; r < MR; r++, c += ldc)
-            for (int j = 0; j < width; j++)
-                c[j] = beta == 0f ? alpha * acc[r * width + j] : alpha * acc[r * width + j] + beta * c[j];
+        StorePartial(acc, width, rows, cols, c, ldc, alpha, beta);
+    }
+
+    /// <summary>Scalar write-back of rows × cols from a float tile with row pitch <paramref name="pitch"/>.</summary>
+    private static unsafe void StorePartial(float* tile, int pitch, int rows, int cols, float* c, nint ldc, float alpha, float beta)
+    {
+        for (int r = 0; r < rows; r++, tile += pitch, c += ldc)
+        {
+            if (beta == 0f)
+                for (int j = 0; j < cols; j++) c[j] = alpha * tile[j];
+            else
+                for (int j = 0; j < cols; j++) c[j] = alpha * tile[j] + beta * c[j];
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -696,14 +841,17 @@ public static class Gemm
 
         public static PackBuffers ForThread() => s_current ??= new PackBuffers();
 
+        /// <summary>A buffer of at least <paramref name="floats"/> floats (plus slack for over-wide vector stores), 64-byte aligned.</summary>
         public unsafe float* A(int floats) => Get(ref _a, floats);
 
+        /// <inheritdoc cref="A"/>
         public unsafe float* B(int floats) => Get(ref _b, floats);
 
         private static unsafe float* Get(ref float[]? array, int floats)
         {
-            if (array is null || array.Length < floats + 16)
-                array = GC.AllocateUninitializedArray<float>(Math.Max(floats + 16, 4096), pinned: true);
+            int needed = floats + 16 + 64; // alignment + slack
+            if (array is null || array.Length < needed)
+                array = GC.AllocateUninitializedArray<float>(Math.Max(needed, 4096), pinned: true);
             nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
             return (float*)((p + 63) & ~(nint)63);
         }
