@@ -64,8 +64,8 @@ public static class Gemm
     /// <summary>Rows of A per block in the short-k path: this many floats of A (128 KiB) stay in L2 while B strips sweep past.</summary>
     internal const int ShortKBlockFloats = 32 * 1024;
 
-    /// <summary>Below this many multiply-adds (m·n·k) a single GEMM runs on the calling thread.</summary>
-    internal const long ParallelThreshold = 1L << 18;
+    /// <summary>Multiply-adds (m·n·k) each thread should get at least (about 5 µs of work) before a GEMM is split.</summary>
+    internal const long MinWorkPerThread = 1L << 18;
 
     /// <summary>Most threads one call uses (defaults to the core count; benchmarks lower it to measure one core).</summary>
     internal static int MaxThreads { get; set; } = Environment.ProcessorCount;
@@ -180,32 +180,27 @@ public static class Gemm
         fixed (float* pc = c)
         {
             // x @ W with x a stack of row-major matrices: one tall product packs W once instead of batch times.
-            if (batch == 1 || (strideB == 0 && !transA && strideA == (long)m * lda && strideC == (long)m * ldc))
+            if (batch == 1 || (strideB == 0 && !transA && strideA == (long)m * lda && strideC == (long)m * ldc && (long)batch * m <= int.MaxValue))
             {
-                GemmParallel(isa, transA, transB, checked(batch * m), n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+                GemmParallel(isa, transA, transB, batch * m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
                 return;
             }
 
-            long work = (long)m * n * Math.Max(k, 1);
-            int workers = Math.Min(MaxThreads, batch);
-            if (work >= ParallelThreshold || workers <= 1)
+            long work = (long)m * n * k;
+            if (work >= 2 * MinWorkPerThread || MaxThreads <= 1)
             {
-                // Big matrices (or one core): one after another, each parallel inside.
+                // Big matrices (or one core): one after another, each split across the cores inside.
                 for (int t = 0; t < batch; t++)
                     GemmParallel(isa, transA, transB, m, n, k, alpha, pa + t * strideA, lda, pb + t * strideB, ldb, beta,
                         pc + t * strideC, ldc);
                 return;
             }
 
-            // Many small matrices: hand each worker a contiguous run of the batch.
+            // Many small matrices: each is one serial GEMM; the loop hands them out to the cores dynamically.
             nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
-            Parallel.For(0, workers, w =>
-            {
-                int t0 = (int)((long)batch * w / workers), t1 = (int)((long)batch * (w + 1) / workers);
-                for (int t = t0; t < t1; t++)
-                    GemmSerial(isa, transA, transB, m, n, k, alpha, (float*)ia + t * strideA, lda, (float*)ib + t * strideB,
-                        ldb, beta, (float*)ic + t * strideC, ldc);
-            });
+            Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = MaxThreads }, t =>
+                GemmSerial(isa, transA, transB, m, n, k, alpha, (float*)ia + t * strideA, lda, (float*)ib + t * strideB, ldb, beta,
+                    (float*)ic + t * strideC, ldc));
         }
     }
 
@@ -260,20 +255,24 @@ public static class Gemm
         }
 
         long work = (long)m * n * k;
-        int cores = MaxThreads;
         int nr = StripWidth(isa);
         int mStrips = (m + MR - 1) / MR, nStrips = (n + nr - 1) / nr;
-        if (cores <= 1 || work < ParallelThreshold || (mStrips < 2 && nStrips < 2))
+        int parts = (int)Math.Min(MaxThreads, work / MinWorkPerThread);
+        if (parts <= 1 || (mStrips < 2 && nStrips < 2))
         {
             GemmSerial(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
 
-        // Split C into slabs, one per core, along the longer side (counted in micro-tiles). Each slab re-packs the operand
-        // it shares with the others: splitting the longer side makes that shared operand the smaller one.
-        bool splitRows = mStrips * MR >= nStrips * nr ? mStrips >= 2 : nStrips < 2;
+        // Split C into one slab per thread, whole micro-tiles each. Pick the side whose split leaves the largest slab
+        // (in padded tiles) smallest; on a near tie split the longer side, which makes the operand that every slab packs
+        // for itself the smaller one.
+        long rowSlab = CeilDiv(mStrips, Math.Min(parts, mStrips)) * MR * (long)nStrips * nr;
+        long colSlab = CeilDiv(nStrips, Math.Min(parts, nStrips)) * nr * (long)mStrips * MR;
+        bool splitRows = rowSlab * 100 < colSlab * 99 || (colSlab * 100 >= rowSlab * 99 && m >= n);
+        if (splitRows ? mStrips < 2 : nStrips < 2) splitRows = !splitRows;
         int tiles = splitRows ? mStrips : nStrips, unit = splitRows ? MR : nr;
-        int parts = Math.Min(cores, tiles);
+        parts = Math.Min(parts, tiles);
         nint ia = (nint)a, ib = (nint)b, ic = (nint)c;
         Parallel.For(0, parts, w =>
         {
@@ -409,6 +408,8 @@ public static class Gemm
 
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
+    private static int CeilDiv(int x, int y) => (x + y - 1) / y;
+
     // ---------------------------------------------------------------------------------------------------------------
     // Packing
     // ---------------------------------------------------------------------------------------------------------------
@@ -428,7 +429,13 @@ public static class Gemm
             {
                 // A stored k×m: the MR values for one p are contiguous.
                 float* src = a + p0 * lda + i0 + s;
-                if (rows == MR)
+                if (s + 8 <= mb)
+                {
+                    // 8-wide copies (2 beyond the strip, still inside this block of A); the 2 extra floats land where the
+                    // next p's values are written next.
+                    for (int p = 0; p < kc; p++, src += lda, d += MR) Vector256.Store(Vector256.Load(src), d);
+                }
+                else if (rows == MR)
                 {
                     for (int p = 0; p < kc; p++, src += lda, d += MR)
                     {
@@ -502,10 +509,16 @@ public static class Gemm
             // B stored k×n: each packed row is a contiguous run of B.
             float* src = b + p0 * ldb + j0;
             float* d = dst;
+            if (cols == width && width % 8 == 0)
+            {
+                for (int p = 0; p < kc; p++, src += ldb, d += width)
+                    for (int jj = 0; jj < width; jj += 8) Vector256.Store(Vector256.Load(src + jj), d + jj);
+                return;
+            }
             for (int p = 0; p < kc; p++, src += ldb, d += width)
             {
                 new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                if (cols < width) new Span<float>(d + cols, width - cols).Clear();
+                new Span<float>(d + cols, width - cols).Clear();
             }
             return;
         }
