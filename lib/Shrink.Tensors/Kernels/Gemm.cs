@@ -319,10 +319,11 @@ public static class Gemm
     }
 
     /// <summary>
-    /// Short k (at most <see cref="KShort"/>): no k slicing and no packing of A. An MR×k strip of op(A) is only a few cache
-    /// lines, so the micro-kernel broadcasts straight from A (row stride rs, column stride cs: both layouts of A work);
-    /// B is used in place when it is not transposed (row p of a strip is NR contiguous floats of B) and packed one strip at
-    /// a time otherwise (Bᵀ, or a partial last strip, zero padded). Loop nest: i0 over row blocks of A sized for L2 ·
+    /// Short k (at most <see cref="KShort"/>): no k slicing and, usually, no packing at all. An MR×k strip of op(A) is only
+    /// a few cache lines, so the micro-kernel broadcasts straight from A (row stride rs, column stride cs: both layouts of A
+    /// work); B is used in place when it is not transposed (row p of a strip is NR contiguous floats of B) and packed one
+    /// strip at a time otherwise (Bᵀ, or a partial last strip, zero padded). Operands whose row pitch would alias in L1
+    /// (see <see cref="AliasesInL1"/>) are packed instead. Loop nest: i0 over row blocks of A sized for L2 ·
     /// jr over NR-column strips of B (≤ 16 KiB, stays in L1) · ir over MR-row strips of A · micro-kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -330,36 +331,51 @@ public static class Gemm
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc)
     {
         int nr = StripWidth(isa);
-        nint rs = transA ? 1 : lda, cs = transA ? lda : 1; // op(A)[i, p] = a[i·rs + p·cs]
-        float* bp = PackBuffers.ForThread().B(nr * k);
         int mBlock = Math.Max(MR, ShortKBlockFloats / k / MR * MR);
+        bool packA = AliasesInL1(lda), packAllB = transB || AliasesInL1(ldb);
+        PackBuffers buffers = PackBuffers.ForThread();
+        float* bp = buffers.B(nr * k);
+        float* ap = packA ? buffers.A(RoundUp(Math.Min(mBlock, m), MR) * k) : null;
         for (int i0 = 0; i0 < m; i0 += mBlock)
         {
             int mb = Math.Min(mBlock, m - i0);
+            // op(A)[i0 + i, p] = aBlock[i·rs + p·cs]
+            float* aBlock = transA ? a + i0 : a + i0 * lda;
+            nint rs = transA ? 1 : lda, cs = transA ? lda : 1;
+            if (packA)
+            {
+                PackA(transA, a, lda, i0, mb, 0, k, ap);
+                aBlock = ap;
+                rs = 1;
+                cs = MR;
+            }
             for (int jr = 0; jr < n; jr += nr)
             {
                 int cols = Math.Min(nr, n - jr);
                 int width = cols <= nr / 2 ? nr / 2 : nr;
                 float* bStrip = b + jr;
                 nint bStride = ldb;
-                if (transB || cols != width)
+                if (packAllB || cols != width)
                 {
                     PackBStrip(transB, b, ldb, 0, k, jr, cols, width, bp);
                     bStrip = bp;
                     bStride = width;
                 }
-                float* aStrip = a + i0 * rs;
                 float* cTile = c + i0 * ldc + jr;
-                for (int ir = 0; ir < mb; ir += MR, aStrip += MR * rs, cTile += MR * ldc)
+                for (int ir = 0; ir < mb; ir += MR, cTile += MR * ldc)
+                {
+                    float* aStrip = packA ? aBlock + ir * k : aBlock + ir * rs;
                     MicroKernel(isa, width, k, aStrip, rs, cs, bStrip, bStride, cTile, ldc, Math.Min(MR, mb - ir), cols, alpha, beta);
+                }
             }
         }
     }
 
     /// <summary>
-    /// Long k: the fully packed algorithm. Loop nest, outermost first: i0 over MB-row blocks of op(A) · p0 over kc-deep
-    /// slices (pack the A block into MR-row strips) · j0 over NB-column blocks (pack the B block into NR-column strips, L2)
-    /// · ir over A strips (one MR×kc strip stays in L1) · jr over B strips (streamed from L2) · micro-kernel.
+    /// Long k: the blocked algorithm. Loop nest, outermost first: i0 over MB-row blocks of op(A) · p0 over kc-deep
+    /// slices (pack the A block into MR-row strips, unless A is not transposed and its rows can be read in place) ·
+    /// j0 over NB-column blocks (pack the B block into NR-column strips, kept in L2) · ir over A strips (one MR×kc strip
+    /// stays in L1) · jr over B strips (streamed from L2) · micro-kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GemmBlocked(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
@@ -370,9 +386,12 @@ public static class Gemm
         int kSlices = (k + KC - 1) / KC;
         int kcMax = (k + kSlices - 1) / kSlices;
         int mbMax = Math.Min(MB, m), nbMax = Math.Min(NB, n);
+        // A strip read in place is MR rows of kc contiguous floats: fine unless the rows alias in L1. A transposed A would
+        // need kc separate cache lines per strip, so it is always packed.
+        bool packA = transA || AliasesInL1(lda);
 
         PackBuffers buffers = PackBuffers.ForThread();
-        float* ap = buffers.A(RoundUp(mbMax, MR) * kcMax);
+        float* ap = packA ? buffers.A(RoundUp(mbMax, MR) * kcMax) : null;
         float* bp = buffers.B(RoundUp(nbMax, nr) * kcMax);
 
         for (int i0 = 0; i0 < m; i0 += MB)
@@ -381,7 +400,7 @@ public static class Gemm
             for (int p0 = 0; p0 < k; p0 += kcMax)
             {
                 int kc = Math.Min(kcMax, k - p0);
-                PackA(transA, a, lda, i0, mb, p0, kc, ap);
+                if (packA) PackA(transA, a, lda, i0, mb, p0, kc, ap);
                 // Only the first k slice applies beta; later slices accumulate onto the partial result.
                 float betaK = p0 == 0 ? beta : 1f;
                 for (int j0 = 0; j0 < n; j0 += NB)
@@ -391,13 +410,14 @@ public static class Gemm
                     for (int ir = 0; ir < mb; ir += MR)
                     {
                         int rows = Math.Min(MR, mb - ir);
-                        float* aStrip = ap + (nint)ir * kc;
+                        float* aStrip = packA ? ap + (nint)ir * kc : a + (i0 + ir) * lda + p0;
+                        nint rs = packA ? 1 : lda, cs = packA ? MR : 1;
                         float* cRow = c + (i0 + ir) * ldc + j0;
                         for (int jr = 0; jr < nb; jr += nr)
                         {
                             int cols = Math.Min(nr, nb - jr);
                             int width = cols <= nr / 2 ? nr / 2 : nr;
-                            MicroKernel(isa, width, kc, aStrip, 1, MR, bp + (nint)jr * kc, width, cRow + jr, ldc, rows, cols,
+                            MicroKernel(isa, width, kc, aStrip, rs, cs, bp + (nint)jr * kc, width, cRow + jr, ldc, rows, cols,
                                 alpha, betaK);
                         }
                     }
@@ -405,6 +425,13 @@ public static class Gemm
             }
         }
     }
+
+    /// <summary>
+    /// True when rows <paramref name="ld"/> floats apart fall into the same L1 sets (a pitch that is a multiple of 4 KiB,
+    /// the span of one L1 way): the MR rows (or kc rows) of an operand strip read in place would then compete for the
+    /// same few sets, so such operands are packed.
+    /// </summary>
+    private static bool AliasesInL1(nint ld) => ld % 1024 == 0;
 
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
@@ -523,7 +550,15 @@ public static class Gemm
             return;
         }
 
-        // B stored n×k: column j of op(B) is row j0+j of B, contiguous in p. Transpose 8×8 blocks, then the fringes.
+        // B stored n×k: column j of op(B) is row j0+j of B, contiguous in p. Zero the padding columns first (whole
+        // 8-float groups from the one holding column `cols`; the data written below overwrites the overlap), then
+        // transpose 8×8 blocks, then the fringes.
+        if (cols < width)
+        {
+            int z0 = cols & ~7;
+            for (int p = 0; p < kc; p++)
+                for (int jj = z0; jj < width; jj += 8) Vector256.Store(Vector256<float>.Zero, dst + p * width + jj);
+        }
         float* rowsB = b + j0 * ldb + p0;
         int j = 0;
         if (Avx.IsSupported)
@@ -552,8 +587,6 @@ public static class Gemm
             float* s = rowsB + j * ldb;
             for (int p = 0; p < kc; p++) dst[p * width + j] = s[p];
         }
-        if (cols < width)
-            for (int p = 0; p < kc; p++) new Span<float>(dst + p * width + cols, width - cols).Clear();
     }
 
     /// <summary>In-register transpose of the 8×8 block whose rows are r0..r7 (AVX).</summary>
@@ -624,7 +657,8 @@ public static class Gemm
         PrefetchTile(c, ldc, rows, 32);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
+        // The loop runs on the B pointer alone (no counter), which leaves a register for the sixth row offset.
+        for (float* bEnd = b + kc * ldb; b < bEnd; )
         {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> x = Vector512.Create(a[0]);

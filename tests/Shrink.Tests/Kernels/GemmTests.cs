@@ -81,6 +81,18 @@ public class GemmTests
     }
 
     [Fact]
+    public void PitchesThatAliasInL1()
+    {
+        // Leading dimensions that are multiples of 4 KiB make the kernels pack operands they would otherwise read in place.
+        var rng = new Random(11);
+        foreach (var (ta, tb) in Transposes)
+        {
+            Check(rng, Gemm.BestIsa, ta, tb, 13, 37, 100, alpha: 1f, beta: 0.5f, pad: 0, pitch: 1024);
+            Check(rng, Gemm.BestIsa, ta, tb, 20, 70, Gemm.KC + 44, alpha: -1f, beta: 0f, pad: 0, pitch: 2048);
+        }
+    }
+
+    [Fact]
     public void BetaZeroOverwritesNaN()
     {
         // Check fills C with NaN when beta == 0; a read of C would propagate it.
@@ -229,10 +241,11 @@ public class GemmTests
     /// Random op(A) (m×k), op(B) (k×n), C (m×n) with leading dimensions widened by <paramref name="pad"/>; runs the fast GEMM
     /// and the reference and compares every element, and checks the padding columns of C are untouched.
     /// </summary>
-    private static void Check(Random rng, Gemm.Isa isa, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int pad)
+    private static void Check(Random rng, Gemm.Isa isa, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int pad,
+        int pitch = 0)
     {
         int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
-        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        int lda = pitch > 0 ? pitch : aCols + pad, ldb = pitch > 0 ? pitch : bCols + pad, ldc = pitch > 0 ? pitch : n + pad;
         float[] a = RandomArray(rng, Math.Max(0, aRows * lda)), b = RandomArray(rng, Math.Max(0, bRows * ldb));
         float[] c0 = RandomArray(rng, m * ldc);
         if (beta == 0f) Array.Fill(c0, float.NaN);
