@@ -3,6 +3,7 @@
 // programs' outputs can be compared line by line.
 using System.Diagnostics;
 using System.Globalization;
+using Shrink.Bench;
 using Shrink.Tensors.Kernels;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -14,31 +15,26 @@ switch (which)
     case "gemm":
         GemmBench(seconds);
         break;
-    // case "vit": ViT training / inference throughput goes here (same names as the torch script: shrink-S-train ...).
+    case "vit":
+        Shrink.Bench.VitBench.Run("S", seconds);
+        Shrink.Bench.VitBench.Run("M", seconds);
+        break;
+    case "S" or "M":
+        Shrink.Bench.VitBench.Run(which, seconds);
+        break;
     case "all":
         GemmBench(seconds);
+        Shrink.Bench.VitBench.Run("S", seconds);
+        Shrink.Bench.VitBench.Run("M", seconds);
         // "all" runs every case above; add new cases here too.
         break;
     default:
-        Console.Error.WriteLine("usage: Shrink.Bench [gemm|all] [seconds]");
+        Console.Error.WriteLine("usage: Shrink.Bench [gemm|vit|S|M|all] [seconds]");
         return 1;
 }
 return 0;
 
 // Same protocol as the torch script: 3 warm-up calls, then as many calls as fit in `seconds`; rate = work·calls/elapsed.
-static double Rate(Action fn, double perCall, double seconds)
-{
-    for (int i = 0; i < 3; i++) fn();
-    long calls = 0;
-    var sw = Stopwatch.StartNew();
-    while (sw.Elapsed.TotalSeconds < seconds)
-    {
-        fn();
-        calls++;
-    }
-    return calls * perCall / sw.Elapsed.TotalSeconds;
-}
-
 // Square n×n float32 products C = A·B of random (normal) inputs, reported in GFLOP/s (2n³ flops per call).
 static void GemmBench(double seconds)
 {
@@ -46,7 +42,7 @@ static void GemmBench(double seconds)
     foreach (int n in new[] { 256, 1024 })
     {
         float[] a = RandomNormal(rng, n * n), b = RandomNormal(rng, n * n), c = new float[n * n];
-        double rate = Rate(() => Gemm.Sgemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n), 2.0 * n * n * n / 1e9, seconds);
+        double rate = Measure.Rate(() => Gemm.Sgemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n), 2.0 * n * n * n / 1e9, seconds);
         Console.WriteLine($"shrink-gemm-{n} {rate:F1} GFLOP/s");
     }
 }
