@@ -246,13 +246,33 @@ public partial class Tensor
             source = source.ExpandView(_shape);
         }
         if (IsContiguous) StridedCopy(source, AsSpan());
-        else
-        {
-            var tmp = source.ToArray();
-            int i = 0;
-            ForEachOffset(o => Storage[o] = tmp[i++]);
-        }
+        else CopyIntoStrided(source, this);
         return this;
+    }
+
+    /// <summary>dst ← src element by element for two tensors of the same shape with any strides, row by row.</summary>
+    private static void CopyIntoStrided(Tensor src, Tensor dst)
+    {
+        int n = dst.Numel;
+        if (n == 0) return;
+        int rank = dst.Rank;
+        var ss = src.Storage; var ds = dst.Storage;
+        int inner = dst._shape[rank - 1], si = src._strides[rank - 1], di = dst._strides[rank - 1];
+        int rows = n / inner;
+        var index = new int[Math.Max(rank - 1, 0)];
+        int so = src._offset, dof = dst._offset;
+        for (int r = 0; r < rows; r++)
+        {
+            if (si == 1 && di == 1) ss.AsSpan(so, inner).CopyTo(ds.AsSpan(dof, inner));
+            else for (int i = 0, a = so, b = dof; i < inner; i++, a += si, b += di) ds[b] = ss[a];
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                so += src._strides[ax]; dof += dst._strides[ax];
+                if (++index[ax] < dst._shape[ax]) break;
+                so -= src._strides[ax] * dst._shape[ax]; dof -= dst._strides[ax] * dst._shape[ax];
+                index[ax] = 0;
+            }
+        }
     }
 
     private void ForEachOffset(Action<int> visit)

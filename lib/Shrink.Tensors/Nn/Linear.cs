@@ -44,8 +44,7 @@ public sealed class Linear : Module<Tensor, Tensor>
     {
         if (input.Rank == 0 || input.Shape[^1] != InFeatures)
             throw new ArgumentException($"Linear: input shape {ShapeUtil.Format([.. input.Shape])} does not end in in_features = {InFeatures} (weight shape {ShapeUtil.Format([.. Weight.Shape])}).");
-        var y = Tensor.MatMul(input, Weight.MT);
-        return Bias is null ? y : y + Bias;
+        return Functional.Linear(input, Weight, Bias);
     }
 
     /// <inheritdoc/>
