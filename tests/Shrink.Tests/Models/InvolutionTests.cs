@@ -165,10 +165,10 @@ public class InvolutionTests
         Assert.Contains("multiple of group channels", Assert.Throws<ArgumentException>(() => new Involution(24, 3, 1, 16)).Message);
         Assert.Contains("odd", Assert.Throws<ArgumentException>(() => new Involution(16, 4)).Message);
         var e = Assert.Throws<ArgumentException>(() => Involution.Aggregate(Tensor.Zeros(1, 4, 5, 5), Tensor.Zeros(1, 9, 5, 5), 3, 1, 2));
-        Assert.Contains("(1, 9, 5, 5)", e.Message);
-        Assert.Contains("(1, 4, 5, 5)", e.Message);
+        Assert.Contains("[1, 9, 5, 5]", e.Message);
+        Assert.Contains("[1, 4, 5, 5]", e.Message);
         Assert.Contains("(1, 18, 5, 5)", e.Message);
         var inv = new Involution(16, 3, 2);
-        Assert.Contains("(1, 16, 5, 5)", Assert.Throws<ArgumentException>(() => inv.Forward(Tensor.Zeros(1, 16, 5, 5))).Message);
+        Assert.Contains("[1, 16, 5, 5]", Assert.Throws<ArgumentException>(() => inv.Forward(Tensor.Zeros(1, 16, 5, 5))).Message);
     }
 }

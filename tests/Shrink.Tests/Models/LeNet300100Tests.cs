@@ -14,7 +14,7 @@ public class LeNet300100Tests
         var y = m.Forward(x);
         AssertShape(y, 5, 10);
         Assert.Equal(y.ToArray(), m.Forward(x.Reshape(5, 784)).ToArray());
-        Assert.Contains("(5, 1, 27, 28)", Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(5, 1, 27, 28))).Message);
+        Assert.Contains("[5, 1, 27, 28]", Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(5, 1, 27, 28))).Message);
         Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(784)));
     }
 

@@ -29,7 +29,8 @@ internal static class ModelTestUtil
     /// </summary>
     public static void AssertStateDictRoundTrip(Module<Tensor, Tensor> source, Module<Tensor, Tensor> target, Tensor x)
     {
-        using (Tensor.NoGrad()) source.Train().Forward(x);
+        source.Train();
+        using (Tensor.NoGrad()) source.Forward(x);
         source.Eval(); target.Eval();
         float[] expected, before;
         using (Tensor.NoGrad()) { expected = source.Forward(x).ToArray(); before = target.Forward(x).ToArray(); }
@@ -89,6 +90,31 @@ internal static class ModelTestUtil
         }
         model.Train();
         return (accuracy, step);
+    }
+
+    /// <summary>
+    /// Full-batch AdamW on (x, labels) for <paramref name="steps"/> steps; returns the training loss before the first and after
+    /// the last step (measured in training mode, i.e. with batch statistics).
+    /// </summary>
+    public static (float First, float Last) TrainSteps(Module<Tensor, Tensor> model, Tensor x, int[] labels, int steps, double lr)
+    {
+        var opt = new AdamW(model.Parameters(), lr: lr, weightDecay: 0);
+        model.Train();
+        float first = float.NaN;
+        for (int step = 0; step < steps; step++)
+        {
+            using var _ = TensorScope.Begin();
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.Forward(x), labels);
+            if (step == 0) first = loss.Item();
+            loss.Backward();
+            opt.Step();
+        }
+        float last;
+        using (TensorScope.Begin())
+        using (Tensor.NoGrad())
+            last = F.CrossEntropy(model.Forward(x), labels).Item();
+        return (first, last);
     }
 
     /// <summary>Eval-mode top-1 accuracy.</summary>
