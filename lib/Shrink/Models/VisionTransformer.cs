@@ -96,16 +96,15 @@ public sealed class Attention : Module<Tensor, Tensor>
     public int NumHeads { get; }
     private readonly float _attnDrop;
     private readonly Dropout _projDrop;
-    private readonly Generator? _generator;
 
     /// <summary>Creates the layer for width <paramref name="dim"/> with <paramref name="numHeads"/> heads.</summary>
     public Attention(int dim, int numHeads, bool qkvBias = true, float attnDrop = 0f, float projDrop = 0f, Generator? generator = null)
     {
         if (dim % numHeads != 0) throw new ArgumentException($"Attention: dim {dim} is not a multiple of num_heads {numHeads}.");
-        NumHeads = numHeads; _attnDrop = attnDrop; _generator = generator;
+        NumHeads = numHeads; _attnDrop = attnDrop;
         Qkv = RegisterModule("qkv", new Linear(dim, 3 * dim, qkvBias, generator));
         Proj = RegisterModule("proj", new Linear(dim, dim, true, generator));
-        _projDrop = new Dropout(projDrop, generator);
+        _projDrop = new Dropout(projDrop);
     }
 
     /// <inheritdoc/>
@@ -127,7 +126,7 @@ public sealed class Attention : Module<Tensor, Tensor>
             Tensor q = heads.Select(0, 0), k = heads.Select(0, 1), v = heads.Select(0, 2);
             var p = (q.MatMul(k.MT) * (1f / MathF.Sqrt(d / h))).Softmax(-1);      // (B, H, N, N)
             attention = returnAttention ? p : null;
-            o = F.Dropout(p, _attnDrop, true, _generator).MatMul(v)             // (B, H, N, d_h)
+            o = F.Dropout(p, _attnDrop, true).MatMul(v)             // (B, H, N, d_h)
                 .Transpose(1, 2).Reshape(b, n, d);                               // (B, N, D)
         }
         else
@@ -153,7 +152,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
     {
         Fc1 = RegisterModule("fc1", new Linear(dim, hidden, true, generator));
         Fc2 = RegisterModule("fc2", new Linear(hidden, dim, true, generator));
-        _drop = new Dropout(drop, generator);
+        _drop = new Dropout(drop);
     }
 
     /// <summary>(…, D) → (…, D).</summary>
@@ -175,7 +174,6 @@ public sealed class Block : Module<Tensor, Tensor>
     public Mlp Mlp { get; }
     /// <summary>Stochastic-depth rate of this block.</summary>
     public float DropPath { get; }
-    private readonly Generator? _generator;
 
     /// <summary>Creates a block.</summary>
     public Block(int dim, int numHeads, int mlpHidden, bool qkvBias, float drop, float attnDrop, float dropPath, float eps, Generator? generator = null)
@@ -184,7 +182,7 @@ public sealed class Block : Module<Tensor, Tensor>
         Attn = RegisterModule("attn", new Attention(dim, numHeads, qkvBias, attnDrop, drop, generator));
         Norm2 = RegisterModule("norm2", new LayerNorm(dim, eps));
         Mlp = RegisterModule("mlp", new Mlp(dim, mlpHidden, drop, generator));
-        DropPath = dropPath; _generator = generator;
+        DropPath = dropPath;
     }
 
     /// <inheritdoc/>
@@ -201,7 +199,7 @@ public sealed class Block : Module<Tensor, Tensor>
     private Tensor ApplyDropPath(Tensor branch)
     {
         if (!Training || DropPath == 0f) return branch;
-        var g = _generator ?? Generator.Default;
+        var g = Generator.Default;
         int b = branch.Shape[0];
         var keep = new float[b];
         for (int i = 0; i < b; i++) keep[i] = g.NextDouble() >= DropPath ? 1f / (1f - DropPath) : 0f;
@@ -226,6 +224,8 @@ public sealed record VitOutput(Tensor Logits, Tensor? DistillationLogits, IReadO
 /// tokens = blocks(tokens); tokens = norm(tokens)
 /// logits = head(tokens[:, 0]); logits_dist = head_dist(tokens[:, 1])
 /// </code>
+/// The seed fixes the initial weights; dropout, attention dropout and stochastic depth draw from
+/// <see cref="Generator.Default"/> when they run, which the trainer reseeds every step so a resumed run is bit-identical.
 /// <see cref="Forward"/> returns <see cref="VitOutput.Prediction"/>: in a distilled model that is the average of
 /// the two heads (DeiT at inference). Distillation losses need both heads: use <see cref="ForwardFeatures"/>.
 /// </summary>
@@ -263,7 +263,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         ClsToken = config.ClassToken ? RegisterParameter("cls_token", Tensor.Zeros(1, 1, d)) : null;
         DistToken = config.DistillationToken ? RegisterParameter("dist_token", Tensor.Zeros(1, 1, d)) : null;
         PosEmbed = RegisterParameter("pos_embed", Tensor.Zeros(1, config.NumPatches + config.NumPrefixTokens, d));
-        _posDrop = new Dropout(config.DropRate, g);
+        _posDrop = new Dropout(config.DropRate);
         var blocks = new List<Block>();
         for (int i = 0; i < config.Depth; i++)
         {
