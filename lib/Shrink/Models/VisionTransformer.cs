@@ -229,7 +229,7 @@ public sealed record VitOutput(Tensor Logits, Tensor? DistillationLogits, IReadO
 /// <see cref="Forward"/> returns <see cref="VitOutput.Prediction"/>: in a distilled model that is the average of
 /// the two heads (DeiT at inference). Distillation losses need both heads: use <see cref="ForwardFeatures"/>.
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
 {
     /// <summary>The configuration the model was built from.</summary>
     public VitConfig Config { get; }
@@ -289,6 +289,39 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
 
     /// <summary>Images (B, C, H, W) → prediction logits (B, classes).</summary>
     public override Tensor Forward(Tensor x) => ForwardFeatures(x).Prediction;
+
+    /// <summary>
+    /// Parameters from the configuration: patch projection D·C·p² + D; tokens and position embedding (T·D with
+    /// T = N + prefix tokens); per block 2 LayerNorms (4D), qkv 3D² (+3D), proj D² + D, fc1 D·M + M, fc2 M·D + D;
+    /// final norm 2D; each head D·K + K.
+    /// </summary>
+    public long AnalyticParameterCount
+    {
+        get
+        {
+            var c = Config;
+            int d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = c.DistillationToken ? 2 : 1;
+            long block = 4L * d + LayerCost.LinearParameters(d, 3 * d, c.QkvBias) + LayerCost.LinearParameters(d, d)
+                         + LayerCost.LinearParameters(d, m) + LayerCost.LinearParameters(m, d);
+            return LayerCost.Conv2dParameters(c.InChannels, d, c.PatchSize) + (long)c.NumPrefixTokens * d + (long)t * d
+                   + c.Depth * block + 2L * d + heads * LayerCost.LinearParameters(d, c.NumClasses);
+        }
+    }
+
+    /// <summary>
+    /// Forward FLOPs (2 × multiply-adds) for <paramref name="batch"/> images: patch projection N·D·C·p²; per block over
+    /// T tokens: qkv T·D·3D, scores T²·D, probabilities·values T²·D, proj T·D², MLP 2·T·D·M; heads D·K each.
+    /// Norms, softmax, GELU and residual adds are not counted (as for the other models).
+    /// </summary>
+    public long Flops(int batch = 1)
+    {
+        var c = Config;
+        long d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = c.DistillationToken ? 2 : 1;
+        long macs = c.NumPatches * d * c.InChannels * c.PatchSize * c.PatchSize
+                    + c.Depth * (t * d * 3 * d + 2 * t * t * d + t * d * d + 2 * t * d * m)
+                    + heads * d * c.NumClasses;
+        return 2 * macs * batch;
+    }
 
     /// <summary>
     /// Images (B, C, H, W) → both heads' logits and, when requested, every block's output tokens (B, T, D) and

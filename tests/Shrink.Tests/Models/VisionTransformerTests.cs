@@ -77,6 +77,19 @@ public class VisionTransformerTests
     }
 
     [Fact]
+    public void AnalyticCountsMatchTheModel()
+    {
+        foreach (var name in VitModels.Names)
+        {
+            var m = VitModels.Create(name);
+            Assert.Equal(m.ParameterCount(), m.AnalyticParameterCount);
+        }
+        // Tiny: T = 5 tokens, D = 16, M = 32, K = 3, patch 4×4×1, depth 2.
+        long macs = 4 * 16 * 16 + 2 * (5 * 16 * 48 + 2 * 25 * 16 + 5 * 16 * 16 + 2 * 5 * 16 * 32) + 16 * 3;
+        Assert.Equal(2 * macs * 3, new VisionTransformer(Tiny).Flops(3));
+    }
+
+    [Fact]
     public void NamedModelsAndBadInput()
     {
         var m = VitModels.Create("vit_micro_patch4_28");
