@@ -197,11 +197,18 @@ public static class Gemm
             }
 
             // Many small matrices: each is one serial GEMM; the loop hands them out to the cores dynamically.
-            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
-            Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = MaxThreads }, t =>
-                GemmSerial(isa, transA, transB, m, n, k, alpha, (float*)ia + t * strideA, lda, (float*)ib + t * strideB, ldb, beta,
-                    (float*)ic + t * strideC, ldc));
+            BatchOverCores(isa, transA, transB, batch, m, n, k, alpha, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC);
         }
+    }
+
+    // Separate from the caller so that the closure is only allocated on this path.
+    private static unsafe void BatchOverCores(Isa isa, bool transA, bool transB, int batch, int m, int n, int k, float alpha,
+        float* pa, int lda, long strideA, float* pb, int ldb, long strideB, float beta, float* pc, int ldc, long strideC)
+    {
+        nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+        WorkerPool.For(batch, t =>
+            GemmSerial(isa, transA, transB, m, n, k, alpha, (float*)ia + t * strideA, lda, (float*)ib + t * strideB, ldb, beta,
+                (float*)ic + t * strideC, ldc));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -273,8 +280,15 @@ public static class Gemm
         if (splitRows ? mStrips < 2 : nStrips < 2) splitRows = !splitRows;
         int tiles = splitRows ? mStrips : nStrips, unit = splitRows ? MR : nr;
         parts = Math.Min(parts, tiles);
+        SplitOverCores(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tiles, unit, parts);
+    }
+
+    // Separate from GemmParallel so that the closure is only allocated when the product is actually split.
+    private static unsafe void SplitOverCores(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, bool splitRows, int tiles, int unit, int parts)
+    {
         nint ia = (nint)a, ib = (nint)b, ic = (nint)c;
-        Parallel.For(0, parts, w =>
+        WorkerPool.For(parts, w =>
         {
             int s0 = (int)((long)tiles * w / parts) * unit, s1 = (int)((long)tiles * (w + 1) / parts) * unit;
             float* pa = (float*)ia, pb = (float*)ib, pc = (float*)ic;

@@ -25,8 +25,12 @@ internal static class RowChunks
     {
         int chunks = Count(rows, cols);
         if (chunks == 1) { if (rows > 0) body(0, rows); return; }
-        System.Threading.Tasks.Parallel.For(0, chunks, c => { var (r0, r1) = Range(rows, chunks, c); body(r0, r1); });
+        Split(rows, chunks, body);
     }
+
+    // Separate so that the closure is only allocated when there are several chunks.
+    private static void Split(int rows, int chunks, Action<int, int> body) =>
+        WorkerPool.For(chunks, c => { var (r0, r1) = Range(rows, chunks, c); body(r0, r1); });
 
     /// <summary>dst[j] += Σ_r src[offset + r·cols + j] over a dense (rows, cols) block; columns are split across cores.</summary>
     public static void AddColumnSums(float[] src, int offset, int rows, int cols, float[] dst, int dstOffset = 0)
