@@ -50,10 +50,10 @@ public static class Gemm
     internal const int MR = 6;
 
     /// <summary>Depth of one packed block: an MR×KC strip of A (6 KiB) lives in L1 during the kernel sweep.</summary>
-    internal static int KC = 256;
+    internal static int KC = 512;
 
     /// <summary>Columns of op(B) per packed block: KC×NB floats (512 KiB) sit in the per-core L2.</summary>
-    internal static int NB = 512;
+    internal static int NB = 256;
 
     /// <summary>Rows of op(A) per packed block (MB×KC floats, lives in L2/L3); B is re-packed once per such block.</summary>
     internal static int MB = 1536;
