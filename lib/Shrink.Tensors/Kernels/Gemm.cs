@@ -80,6 +80,14 @@ public static class Gemm
     /// <summary>Width of a full packed B strip (NR) for an instruction set.</summary>
     internal static int StripWidth(Isa isa) => isa == Isa.V512 ? 32 : 16;
 
+    /// <summary>
+    /// Width of the B strip that starts where <paramref name="remaining"/> columns are left: full nr-wide strips, then the
+    /// narrowest of 32, 16 and 8 that wastes least on the fringe (17..24 columns left become a 16 and an 8 strip, 1..8 one
+    /// 8 strip). Narrow strips matter for small matrices: a 17-wide product costs 16 + 8 lanes instead of 32.
+    /// </summary>
+    internal static int StripWidthAt(int nr, int remaining) =>
+        remaining >= nr || (nr == 32 && remaining > 24) ? nr : remaining > 8 ? 16 : 8;
+
     // ---------------------------------------------------------------------------------------------------------------
     // Public API
     // ---------------------------------------------------------------------------------------------------------------
@@ -349,10 +357,10 @@ public static class Gemm
                 rs = 1;
                 cs = MR;
             }
-            for (int jr = 0; jr < n; jr += nr)
+            for (int jr = 0, width; jr < n; jr += width)
             {
-                int cols = Math.Min(nr, n - jr);
-                int width = cols <= nr / 2 ? nr / 2 : nr;
+                width = StripWidthAt(nr, n - jr);
+                int cols = Math.Min(width, n - jr);
                 float* bStrip = b + jr;
                 nint bStride = ldb;
                 if (packAllB || cols != width)
@@ -413,10 +421,10 @@ public static class Gemm
                         float* aStrip = packA ? ap + (nint)ir * kc : a + (i0 + ir) * lda + p0;
                         nint rs = packA ? 1 : lda, cs = packA ? MR : 1;
                         float* cRow = c + (i0 + ir) * ldc + j0;
-                        for (int jr = 0; jr < nb; jr += nr)
+                        for (int jr = 0, width; jr < nb; jr += width)
                         {
-                            int cols = Math.Min(nr, nb - jr);
-                            int width = cols <= nr / 2 ? nr / 2 : nr;
+                            width = StripWidthAt(nr, nb - jr);
+                            int cols = Math.Min(width, nb - jr);
                             MicroKernel(isa, width, kc, aStrip, rs, cs, bp + (nint)jr * kc, width, cRow + jr, ldc, rows, cols,
                                 alpha, betaK);
                         }
@@ -513,15 +521,15 @@ public static class Gemm
     }
 
     /// <summary>
-    /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nb] into column strips of width nr (the last one nr/2 wide when at most nr/2
-    /// columns remain): the strip starting at column jr holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>.
+    /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nb] into column strips of the widths <see cref="StripWidthAt"/> gives: the strip
+    /// starting at column jr, of width w, holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>.
     /// </summary>
     private static unsafe void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nb, int nr, float* dst)
     {
-        for (int jr = 0; jr < nb; jr += nr)
+        for (int jr = 0, width; jr < nb; jr += width)
         {
-            int cols = Math.Min(nr, nb - jr);
-            PackBStrip(transB, b, ldb, p0, kc, j0 + jr, cols, cols <= nr / 2 ? nr / 2 : nr, dst + (nint)jr * kc);
+            width = StripWidthAt(nr, nb - jr);
+            PackBStrip(transB, b, ldb, p0, kc, j0 + jr, Math.Min(width, nb - jr), width, dst + (nint)jr * kc);
         }
     }
 
@@ -542,11 +550,26 @@ public static class Gemm
                     for (int jj = 0; jj < width; jj += 8) Vector256.Store(Vector256.Load(src + jj), d + jj);
                 return;
             }
-            for (int p = 0; p < kc; p++, src += ldb, d += width)
+            if (Avx.IsSupported)
             {
-                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                new Span<float>(d + cols, width - cols).Clear();
+                // Partial strip: masked loads read only the cols valid floats and fill the rest of each group with zeros.
+                int full = cols & ~7;
+                Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - full)).AsSingle();
+                for (int p = 0; p < kc; p++, src += ldb, d += width)
+                {
+                    int jj = 0;
+                    for (; jj < full; jj += 8) Vector256.Store(Vector256.Load(src + jj), d + jj);
+                    if (jj < cols)
+                    {
+                        Vector256.Store(Avx.MaskLoad(src + jj, mask), d + jj);
+                        jj += 8;
+                    }
+                    for (; jj < width; jj += 8) Vector256.Store(Vector256<float>.Zero, d + jj);
+                }
+                return;
             }
+            for (int p = 0; p < kc; p++, src += ldb, d += width)
+                for (int jj = 0; jj < width; jj++) d[jj] = jj < cols ? src[jj] : 0f;
             return;
         }
 
@@ -618,7 +641,8 @@ public static class Gemm
         switch (isa)
         {
             case Isa.V512 when width == 32: KernelV512x32(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
-            case Isa.V512: KernelV512x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V512 when width == 16: KernelV512x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V512: KernelV256x8(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             case Isa.V256 when width == 16: KernelV256x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             case Isa.V256: KernelV256x8(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             default: KernelScalar(width, kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
@@ -839,6 +863,19 @@ public static class Gemm
                     if (beta != 0f) x = Vector256.FusedMultiplyAdd(Vector256.Load(c + 8 * v), vb, x);
                     Vector256.Store(x, c + 8 * v);
                 }
+        }
+        else if (Avx.IsSupported && vecs == 1)
+        {
+            // Narrow fringe strip (up to 8 columns): masked loads and stores, one row at a time.
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
+            for (int r = 0; r < rows; r++, c += ldc)
+            {
+                Vector256<float> x = acc[r] * va;
+                if (beta != 0f) x = Vector256.FusedMultiplyAdd(Avx.MaskLoad(c, mask), vb, x);
+                Avx.MaskStore(c, mask, x);
+            }
         }
         else
         {
