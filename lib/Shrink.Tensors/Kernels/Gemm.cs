@@ -222,7 +222,7 @@ public static class Gemm
         float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC)
     {
         int threads = Math.Min(MaxThreads, batch);
-        int perPart = Math.Max(1, batch / (8 * threads)); // ~8 runs per thread: balance without contending on the counter
+        int perPart = Math.Max(1, batch / (32 * threads)); // ~32 runs per thread: balance without contending on the counter
         GemmJob job = GemmJob.Rent();
         job.Set(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         job.Batch = true;
@@ -302,13 +302,26 @@ public static class Gemm
         bool splitRows = rowSlab * 100 < colSlab * 99 || (colSlab * 100 >= rowSlab * 99 && m >= n);
         if (splitRows ? mStrips < 2 : nStrips < 2) splitRows = !splitRows;
         int tiles = splitRows ? mStrips : nStrips, unit = splitRows ? MR : nr;
-        Split(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tiles, unit, Math.Min(parts, tiles));
+
+        // Cut more slabs than threads (claimed dynamically), so a helper that starts late or a core that is busy elsewhere
+        // costs a slab rather than half the call. Every slab reads all of the shared operand (op(B) for row slabs, op(A) for
+        // column slabs); where that operand is packed, each extra slab packs it once more (~8 kernel-FMA slots per float),
+        // so take only as many slabs as keep that within 2% of the work.
+        bool sharedPacked = splitRows
+            ? transB || k > KShort || AliasesInL1(ldb)
+            : AliasesInL1(lda) || (transA && k > KShort);
+        long sharedFloats = splitRows ? (long)k * n : (long)m * k;
+        int perThread = 4;
+        if (sharedPacked)
+            while (perThread > 1 && 8 * sharedFloats * perThread * parts * 50 > work) perThread /= 2;
+        Split(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tiles, unit, Math.Min(parts * perThread, tiles));
     }
 
     /// <summary>Runs one serial GEMM per slab of C: <paramref name="parts"/> slabs of whole tiles (rows of MR or columns of NR).</summary>
     private static unsafe void Split(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, nint lda,
         float* b, nint ldb, float beta, float* c, nint ldc, bool splitRows, int tiles, int unit, int parts)
     {
+        int threads = Math.Min(MaxThreads, parts);
         GemmJob job = GemmJob.Rent();
         job.Set(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         job.Batch = false;
@@ -316,7 +329,7 @@ public static class Gemm
         job.Tiles = tiles;
         job.Unit = unit;
         job.Slabs = parts;
-        job.Run(parts, parts - 1);
+        job.Run(parts, threads - 1);
     }
 
     /// <summary>
