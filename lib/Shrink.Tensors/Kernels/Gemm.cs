@@ -18,26 +18,29 @@ namespace Shrink.Tensors.Kernels;
 /// without being read, so it may hold NaN or any garbage.
 /// </para>
 /// <para>
-/// The fast path is a packed, cache-blocked GEMM in the style of GotoBLAS/BLIS, organised so that the
-/// vector (contiguous) direction of the micro-kernel runs along the rows of C:
+/// The fast path is a cache-blocked GEMM in the style of GotoBLAS/BLIS, organised so that the vector (contiguous)
+/// direction of the micro-kernel runs along the rows of C:
 /// <list type="bullet">
-/// <item>op(A) is cut into blocks of <see cref="MB"/>×kc (kc ≤ <see cref="KC"/>) and packed into MR-tall row strips,
-/// each laid out p-major (<c>strip[p·MR + r]</c>), zero padded to a multiple of MR rows. One strip (MR×kc,
-/// a few KiB) stays in L1 while the micro-kernel sweeps across all the B strips.</item>
-/// <item>op(B) is cut into blocks of kc×<see cref="NB"/> (sized for the per-core L2) and packed into NR-wide column
-/// strips, <c>strip[p·NR + j]</c>, zero padded; the strips are streamed from L2.</item>
-/// <item>The micro-kernel keeps an MR×NR tile of C in vector registers: per k step it loads NR/16 vectors of B,
-/// broadcasts MR values of A and issues MR·NR/16 FMAs (6×32: 12 zmm accumulators, 2 loads, 6 broadcasts).</item>
+/// <item>The micro-kernel keeps an MR×NR = 6×32 tile of C in 12 zmm registers: per k step it loads 2 vectors of a B strip,
+/// broadcasts 6 values of an A strip and issues 12 FMAs. Fringe columns use 16- and 8-wide strips (6×16 zmm, 6×8 ymm
+/// kernels); partial tiles are written with masked stores.</item>
+/// <item>Long k (&gt; <see cref="KShort"/>): k is cut into slices of at most <see cref="KC"/>; op(B) into blocks of
+/// kc×<see cref="NB"/> packed into NR-wide column strips (<c>strip[p·NR + j]</c>, zero padded, kept in L2);
+/// op(A) into blocks of <see cref="MB"/> rows, whose MR-row strips (<c>strip[p·MR + r]</c>) stay in L1 while the kernel
+/// sweeps the B strips. A non-transposed A is read in place; a transposed one (or one whose row pitch aliases in L1)
+/// is packed.</item>
+/// <item>Short k (≤ <see cref="KShort"/>, e.g. attention and narrow linear layers): no slicing, A is read in place and
+/// a non-transposed B too; only Bᵀ and fringe strips are packed, one strip at a time.</item>
 /// </list>
-/// Transposed operands only change how the packing routines read memory, so there is never a separate transpose copy.
-/// Edges (m or n not multiples of MR/NR) are computed on the zero-padded packed data and the partial tile is written back
-/// through a small scratch tile.
+/// Transposed operands only change how the packing routines read memory (8×8 register transposes), so there is never a
+/// separate transpose copy.
 /// </para>
 /// <para>
-/// Vector512 (AVX-512) is used when hardware accelerated, otherwise Vector256, otherwise a scalar kernel on the same packed
-/// layout. Large problems are split across cores (each core runs the blocked algorithm on its own slab of C with its own
-/// packing buffers); small ones run on the calling thread. Packing buffers are per-thread and reused, so steady-state calls
-/// allocate nothing on the managed heap apart from the task-parallel bookkeeping of parallel calls.
+/// Vector512 (AVX-512) is used when hardware accelerated, otherwise Vector256 (6×16 tile), otherwise a scalar kernel on
+/// the same layout. Large problems are split across cores (each core runs the blocked algorithm on its own slab of C with
+/// its own packing buffers); small ones run on the calling thread, and batches of small matrices are spread over the cores
+/// one matrix at a time. Packing buffers are per-thread and reused, so steady-state calls allocate nothing on the managed
+/// heap apart from the task-parallel bookkeeping of parallel calls.
 /// </para>
 /// </remarks>
 public static class Gemm
@@ -49,14 +52,17 @@ public static class Gemm
     /// <summary>Rows of C per micro-tile (values of A broadcast per k step).</summary>
     internal const int MR = 6;
 
-    /// <summary>Depth of one packed block: an MR×KC strip of A (6 KiB) lives in L1 during the kernel sweep.</summary>
-    internal static int KC = 256;
+    /// <summary>
+    /// Deepest k slice: an MR×KC strip of A (12 KiB) stays in L1 while the kernel sweeps the B block, and C is read and
+    /// written once per slice. 256, 384, 512 and 768 measured within noise of each other; 512 halves the C traffic of 256.
+    /// </summary>
+    internal const int KC = 512;
 
-    /// <summary>Columns of op(B) per packed block: KC×NB floats (512 KiB) sit in the per-core L2.</summary>
-    internal static int NB = 512;
+    /// <summary>Columns of op(B) per packed block: KC×NB floats (512 KiB) sit in the per-core L2 (1 MiB on Zen 4).</summary>
+    internal const int NB = 256;
 
     /// <summary>Rows of op(A) per packed block (MB×KC floats, lives in L2/L3); B is re-packed once per such block.</summary>
-    internal static int MB = 1536;
+    internal const int MB = 1536;
 
     /// <summary>Longest k handled without packing A or slicing k (<see cref="GemmShortK"/>): one MR×k strip of A is a few cache lines.</summary>
     internal const int KShort = 128;
@@ -80,6 +86,14 @@ public static class Gemm
     /// <summary>Width of a full packed B strip (NR) for an instruction set.</summary>
     internal static int StripWidth(Isa isa) => isa == Isa.V512 ? 32 : 16;
 
+    /// <summary>
+    /// Width of the B strip that starts where <paramref name="remaining"/> columns are left: full nr-wide strips, then the
+    /// narrowest of 32, 16 and 8 that wastes least on the fringe (17..24 columns left become a 16 and an 8 strip, 1..8 one
+    /// 8 strip). Narrow strips matter for small matrices: a 17-wide product costs 16 + 8 lanes instead of 32.
+    /// </summary>
+    internal static int StripWidthAt(int nr, int remaining) =>
+        remaining >= nr || (nr == 32 && remaining > 24) ? nr : remaining > 8 ? 16 : 8;
+
     // ---------------------------------------------------------------------------------------------------------------
     // Public API
     // ---------------------------------------------------------------------------------------------------------------
@@ -94,7 +108,7 @@ public static class Gemm
     /// <param name="m">Rows of C and of op(A).</param>
     /// <param name="n">Columns of C and of op(B).</param>
     /// <param name="k">Columns of op(A) and rows of op(B). With k = 0 the result is <c>C = beta·C</c>.</param>
-    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="alpha">Scale of the product. When 0, A and B are not read and C = beta·C.</param>
     /// <param name="a">Storage of A.</param>
     /// <param name="lda">Leading dimension (row stride) of the stored A, at least its column count.</param>
     /// <param name="b">Storage of B.</param>
@@ -196,19 +210,28 @@ public static class Gemm
                 return;
             }
 
-            // Many small matrices: each is one serial GEMM; the loop hands them out to the cores dynamically.
-            BatchOverCores(isa, transA, transB, batch, m, n, k, alpha, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC);
+            BatchOfSmall(isa, transA, transB, batch, m, n, k, alpha, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC);
         }
     }
 
-    // Separate from the caller so that the closure is only allocated on this path.
-    private static unsafe void BatchOverCores(Isa isa, bool transA, bool transB, int batch, int m, int n, int k, float alpha,
-        float* pa, int lda, long strideA, float* pb, int ldb, long strideB, float beta, float* pc, int ldc, long strideC)
+    /// <summary>
+    /// Many small matrices: each is one serial GEMM; runs of them are handed out to the cores dynamically (a slow or busy
+    /// core simply takes fewer).
+    /// </summary>
+    private static unsafe void BatchOfSmall(Isa isa, bool transA, bool transB, int batch, int m, int n, int k, float alpha,
+        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC)
     {
-        nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
-        WorkerPool.For(batch, t =>
-            GemmSerial(isa, transA, transB, m, n, k, alpha, (float*)ia + t * strideA, lda, (float*)ib + t * strideB, ldb, beta,
-                (float*)ic + t * strideC, ldc));
+        int threads = Math.Min(MaxThreads, batch);
+        int perPart = Math.Max(1, batch / (32 * threads)); // ~32 runs per thread: balance without contending on the counter
+        GemmJob job = GemmJob.Rent();
+        job.Set(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        job.Batch = true;
+        job.BatchSize = batch;
+        job.PerPart = perPart;
+        job.StrideA = strideA;
+        job.StrideB = strideB;
+        job.StrideC = strideC;
+        job.Run(CeilDiv(batch, perPart), threads - 1);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -279,32 +302,148 @@ public static class Gemm
         bool splitRows = rowSlab * 100 < colSlab * 99 || (colSlab * 100 >= rowSlab * 99 && m >= n);
         if (splitRows ? mStrips < 2 : nStrips < 2) splitRows = !splitRows;
         int tiles = splitRows ? mStrips : nStrips, unit = splitRows ? MR : nr;
-        parts = Math.Min(parts, tiles);
-        SplitOverCores(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tiles, unit, parts);
+
+        // Cut more slabs than threads (claimed dynamically), so a helper that starts late or a core that is busy elsewhere
+        // costs a slab rather than half the call. Every slab reads all of the shared operand (op(B) for row slabs, op(A) for
+        // column slabs); where that operand is packed, each extra slab packs it once more (~8 kernel-FMA slots per float),
+        // so take only as many slabs as keep that within 2% of the work.
+        bool sharedPacked = splitRows
+            ? transB || k > KShort || AliasesInL1(ldb)
+            : AliasesInL1(lda) || (transA && k > KShort);
+        long sharedFloats = splitRows ? (long)k * n : (long)m * k;
+        int perThread = 4;
+        if (sharedPacked)
+            while (perThread > 1 && 8 * sharedFloats * perThread * parts * 50 > work) perThread /= 2;
+        Split(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitRows, tiles, unit, Math.Min(parts * perThread, tiles));
     }
 
-    // Separate from GemmParallel so that the closure is only allocated when the product is actually split.
-    private static unsafe void SplitOverCores(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, bool splitRows, int tiles, int unit, int parts)
+    /// <summary>Runs one serial GEMM per slab of C: <paramref name="parts"/> slabs of whole tiles (rows of MR or columns of NR).</summary>
+    private static unsafe void Split(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, nint lda,
+        float* b, nint ldb, float beta, float* c, nint ldc, bool splitRows, int tiles, int unit, int parts)
     {
-        nint ia = (nint)a, ib = (nint)b, ic = (nint)c;
-        WorkerPool.For(parts, w =>
+        int threads = Math.Min(MaxThreads, parts);
+        GemmJob job = GemmJob.Rent();
+        job.Set(isa, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        job.Batch = false;
+        job.SplitRows = splitRows;
+        job.Tiles = tiles;
+        job.Unit = unit;
+        job.Slabs = parts;
+        job.Run(parts, threads - 1);
+    }
+
+    /// <summary>
+    /// One parallel call, shared by the calling thread and thread-pool helpers without allocating: the parts (slabs of C,
+    /// or runs of batch matrices) are claimed one at a time through an interlocked counter by the caller as well as by the
+    /// helpers, so the call completes even if no helper ever gets a thread, and the caller then only waits for parts that
+    /// are being computed elsewhere. One job object per calling thread is reused; it is replaced (the only allocation) if
+    /// a helper queued by the previous call has not run yet.
+    /// </summary>
+    private sealed unsafe class GemmJob : IThreadPoolWorkItem
+    {
+        [ThreadStatic] private static GemmJob? t_job;
+
+        private int _parts, _next, _pending, _queued;
+        private Exception? _error;
+
+        // The product (see GemmSerial).
+        private Isa _isa;
+        private bool _transA, _transB;
+        private int _m, _n, _k;
+        private float _alpha, _beta;
+        private float* _a, _b, _c;
+        private nint _lda, _ldb, _ldc;
+
+        // Slabs of one product: part w covers tiles [Tiles·w/Slabs, Tiles·(w+1)/Slabs) of Unit rows or columns.
+        public bool Batch, SplitRows;
+        public int Tiles, Unit, Slabs;
+
+        // Batch: part t covers matrices [t·PerPart, min((t+1)·PerPart, BatchSize)).
+        public int BatchSize, PerPart;
+        public long StrideA, StrideB, StrideC;
+
+        public static GemmJob Rent()
         {
-            int s0 = (int)((long)tiles * w / parts) * unit, s1 = (int)((long)tiles * (w + 1) / parts) * unit;
-            float* pa = (float*)ia, pb = (float*)ib, pc = (float*)ic;
-            if (splitRows)
+            GemmJob? job = t_job;
+            if (job is null || Volatile.Read(ref job._queued) != 0) t_job = job = new GemmJob();
+            return job;
+        }
+
+        public void Set(Isa isa, bool transA, bool transB, int m, int n, int k, float alpha, float* a, nint lda, float* b,
+            nint ldb, float beta, float* c, nint ldc)
+        {
+            (_isa, _transA, _transB, _m, _n, _k, _alpha, _beta) = (isa, transA, transB, m, n, k, alpha, beta);
+            _a = a;
+            _b = b;
+            _c = c;
+            (_lda, _ldb, _ldc) = (lda, ldb, ldc);
+        }
+
+        /// <summary>Computes parts 0 .. parts-1 with up to <paramref name="helpers"/> pool threads joining in.</summary>
+        public void Run(int parts, int helpers)
+        {
+            _parts = parts;
+            _pending = parts;
+            _error = null;
+            _queued = helpers;
+            Volatile.Write(ref _next, 0); // publishes everything above to the helpers
+            for (int i = 0; i < helpers; i++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            Work();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            if (_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            Work();
+            Interlocked.Decrement(ref _queued);
+        }
+
+        private void Work()
+        {
+            int part;
+            while ((part = Interlocked.Increment(ref _next) - 1) < _parts)
             {
-                s1 = Math.Min(s1, m);
-                GemmSerial(isa, transA, transB, s1 - s0, n, k, alpha, transA ? pa + s0 : pa + s0 * lda, lda, pb, ldb, beta,
-                    pc + s0 * ldc, ldc);
+                try
+                {
+                    RunPart(part);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _error, e, null);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _pending);
+                }
+            }
+        }
+
+        private void RunPart(int part)
+        {
+            if (Batch)
+            {
+                int t1 = Math.Min(BatchSize, (part + 1) * PerPart);
+                for (int t = part * PerPart; t < t1; t++)
+                    GemmSerial(_isa, _transA, _transB, _m, _n, _k, _alpha, _a + t * StrideA, _lda, _b + t * StrideB, _ldb, _beta,
+                        _c + t * StrideC, _ldc);
+                return;
+            }
+            int s0 = (int)((long)Tiles * part / Slabs) * Unit, s1 = (int)((long)Tiles * (part + 1) / Slabs) * Unit;
+            if (SplitRows)
+            {
+                s1 = Math.Min(s1, _m);
+                GemmSerial(_isa, _transA, _transB, s1 - s0, _n, _k, _alpha, _transA ? _a + s0 : _a + s0 * _lda, _lda, _b, _ldb,
+                    _beta, _c + s0 * _ldc, _ldc);
             }
             else
             {
-                s1 = Math.Min(s1, n);
-                GemmSerial(isa, transA, transB, m, s1 - s0, k, alpha, pa, lda, transB ? pb + s0 * ldb : pb + s0, ldb, beta,
-                    pc + s0, ldc);
+                s1 = Math.Min(s1, _n);
+                GemmSerial(_isa, _transA, _transB, _m, s1 - s0, _k, _alpha, _a, _lda, _transB ? _b + s0 * _ldb : _b + s0, _ldb,
+                    _beta, _c + s0, _ldc);
             }
-        });
+        }
     }
 
     /// <summary>C = beta·C (beta = 0 writes zeros without reading).</summary>
@@ -363,10 +502,10 @@ public static class Gemm
                 rs = 1;
                 cs = MR;
             }
-            for (int jr = 0; jr < n; jr += nr)
+            for (int jr = 0, width; jr < n; jr += width)
             {
-                int cols = Math.Min(nr, n - jr);
-                int width = cols <= nr / 2 ? nr / 2 : nr;
+                width = StripWidthAt(nr, n - jr);
+                int cols = Math.Min(width, n - jr);
                 float* bStrip = b + jr;
                 nint bStride = ldb;
                 if (packAllB || cols != width)
@@ -427,10 +566,10 @@ public static class Gemm
                         float* aStrip = packA ? ap + (nint)ir * kc : a + (i0 + ir) * lda + p0;
                         nint rs = packA ? 1 : lda, cs = packA ? MR : 1;
                         float* cRow = c + (i0 + ir) * ldc + j0;
-                        for (int jr = 0; jr < nb; jr += nr)
+                        for (int jr = 0, width; jr < nb; jr += width)
                         {
-                            int cols = Math.Min(nr, nb - jr);
-                            int width = cols <= nr / 2 ? nr / 2 : nr;
+                            width = StripWidthAt(nr, nb - jr);
+                            int cols = Math.Min(width, nb - jr);
                             MicroKernel(isa, width, kc, aStrip, rs, cs, bp + (nint)jr * kc, width, cRow + jr, ldc, rows, cols,
                                 alpha, betaK);
                         }
@@ -527,15 +666,15 @@ public static class Gemm
     }
 
     /// <summary>
-    /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nb] into column strips of width nr (the last one nr/2 wide when at most nr/2
-    /// columns remain): the strip starting at column jr holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>.
+    /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nb] into column strips of the widths <see cref="StripWidthAt"/> gives: the strip
+    /// starting at column jr, of width w, holds <c>dst[jr·kc + p·w + j] = op(B)[p0+p, j0+jr+j]</c>.
     /// </summary>
     private static unsafe void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int nb, int nr, float* dst)
     {
-        for (int jr = 0; jr < nb; jr += nr)
+        for (int jr = 0, width; jr < nb; jr += width)
         {
-            int cols = Math.Min(nr, nb - jr);
-            PackBStrip(transB, b, ldb, p0, kc, j0 + jr, cols, cols <= nr / 2 ? nr / 2 : nr, dst + (nint)jr * kc);
+            width = StripWidthAt(nr, nb - jr);
+            PackBStrip(transB, b, ldb, p0, kc, j0 + jr, Math.Min(width, nb - jr), width, dst + (nint)jr * kc);
         }
     }
 
@@ -556,11 +695,26 @@ public static class Gemm
                     for (int jj = 0; jj < width; jj += 8) Vector256.Store(Vector256.Load(src + jj), d + jj);
                 return;
             }
-            for (int p = 0; p < kc; p++, src += ldb, d += width)
+            if (Avx.IsSupported)
             {
-                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                new Span<float>(d + cols, width - cols).Clear();
+                // Partial strip: masked loads read only the cols valid floats and fill the rest of each group with zeros.
+                int full = cols & ~7;
+                Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - full)).AsSingle();
+                for (int p = 0; p < kc; p++, src += ldb, d += width)
+                {
+                    int jj = 0;
+                    for (; jj < full; jj += 8) Vector256.Store(Vector256.Load(src + jj), d + jj);
+                    if (jj < cols)
+                    {
+                        Vector256.Store(Avx.MaskLoad(src + jj, mask), d + jj);
+                        jj += 8;
+                    }
+                    for (; jj < width; jj += 8) Vector256.Store(Vector256<float>.Zero, d + jj);
+                }
+                return;
             }
+            for (int p = 0; p < kc; p++, src += ldb, d += width)
+                for (int jj = 0; jj < width; jj++) d[jj] = jj < cols ? src[jj] : 0f;
             return;
         }
 
@@ -632,7 +786,8 @@ public static class Gemm
         switch (isa)
         {
             case Isa.V512 when width == 32: KernelV512x32(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
-            case Isa.V512: KernelV512x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V512 when width == 16: KernelV512x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
+            case Isa.V512: KernelV256x8(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             case Isa.V256 when width == 16: KernelV256x16(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             case Isa.V256: KernelV256x8(kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
             default: KernelScalar(width, kc, a, rs, cs, b, ldb, c, ldc, rows, cols, alpha, beta); break;
@@ -853,6 +1008,19 @@ public static class Gemm
                     if (beta != 0f) x = Vector256.FusedMultiplyAdd(Vector256.Load(c + 8 * v), vb, x);
                     Vector256.Store(x, c + 8 * v);
                 }
+        }
+        else if (Avx.IsSupported && vecs == 1)
+        {
+            // Narrow fringe strip (up to 8 columns): masked loads and stores, one row at a time.
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
+            for (int r = 0; r < rows; r++, c += ldc)
+            {
+                Vector256<float> x = acc[r] * va;
+                if (beta != 0f) x = Vector256.FusedMultiplyAdd(Avx.MaskLoad(c, mask), vb, x);
+                Avx.MaskStore(c, mask, x);
+            }
         }
         else
         {

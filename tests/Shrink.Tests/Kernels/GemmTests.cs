@@ -172,6 +172,21 @@ public class GemmTests
             0f, c, heads * d, d), tokens, "interleaved heads");
     }
 
+    [Fact]
+    public void ConcurrentCallers()
+    {
+        // Several threads each running parallel GEMMs (sharing the thread pool and the per-thread job and pack buffers).
+        Parallel.For(0, 6, new ParallelOptions { MaxDegreeOfParallelism = 6 }, w =>
+        {
+            var rng = new Random(100 + w);
+            for (int i = 0; i < 4; i++)
+            {
+                Check(rng, Gemm.BestIsa, w % 2 == 0, w % 3 == 0, 90 + w, 70 + i, 80, alpha: 1f, beta: 0.5f, pad: 1);
+                CheckBatched(rng, false, true, 40, 17, 17, 16, broadcastB: false, alpha: 1f, beta: 0f, gap: 1);
+            }
+        });
+    }
+
     // ----- Argument validation ---------------------------------------------------------------------------------------
 
     [Fact]
