@@ -145,68 +145,40 @@ public sealed class InvolutionBottleneck : Module<Tensor, Tensor>
 /// var teacher = InvolutionNet.Create("rednet11_w16", generator: new Generator(0));   // ≈ 81k parameters, K = 3
 /// </code>
 /// </summary>
-public sealed class InvolutionNet : Module<Tensor, Tensor>, IModelCost
+public sealed class InvolutionNet : StagedConvNet, IModelCost
 {
     /// <summary>Names of the recommended configurations (see <see cref="InvolutionNetConfig.FromName"/>).</summary>
     public static IReadOnlyList<string> ModelNames { get; } = ["rednet11_w16", "rednet20_w16", "rednet11_w16_k5", "rednet11_w16_k7"];
 
     /// <summary>The configuration this model was built from.</summary>
     public InvolutionNetConfig Config { get; }
-    /// <summary>Stem 3×3 convolution C_in → Width (no bias).</summary>
-    public Conv2d Conv1 { get; }
-    /// <summary>Stem BatchNorm.</summary>
-    public BatchNorm2d Bn1 { get; }
-    /// <summary>The stages <c>layer1</c> … <c>layerS</c>.</summary>
-    public IReadOnlyList<Sequential> Layers { get; }
-    /// <summary>Classifier head, NumFeatures → NumClasses.</summary>
-    public Linear Fc { get; }
 
     /// <summary>Channels of the pooled features (timm <c>num_features</c>): Width·2^(Stages − 1)·Expansion.</summary>
     public int NumFeatures => Config.StageWidth(Config.Stages - 1);
 
     /// <summary>Builds the model, drawing every weight from <paramref name="generator"/> (default: a generator seeded with 0).</summary>
     public InvolutionNet(InvolutionNetConfig? config = null, Generator? generator = null)
+        : this(generator ?? new Generator(0), (config ?? new InvolutionNetConfig()).Validated())
     {
-        Config = (config ?? new InvolutionNetConfig()).Validated();
-        var g = generator ?? new Generator(0);
-        var c = Config;
-        Conv1 = RegisterModule("conv1", ModelInit.Conv(c.InChannels, c.Width, 3, 1, 1, g));
-        Bn1 = RegisterModule("bn1", new BatchNorm2d(c.Width));
-        var layers = new List<Sequential>();
+    }
+
+    private InvolutionNet(Generator g, InvolutionNetConfig c) : base("InvolutionNet", c.InChannels, c.Width, g)
+    {
+        Config = c;
+        var stages = new List<Sequential>();
         foreach (var (s, blocks) in StageBlocks())
         {
             var stage = new Sequential();
             foreach (var (inC, stride) in blocks)
                 stage.Append(new InvolutionBottleneck(inC, c.MidWidth(s), c.StageWidth(s), stride, c.KernelSize, c.GroupChannels, c.ReductionRatio, g));
-            layers.Add(RegisterModule($"layer{s + 1}", stage));
+            stages.Add(stage);
         }
-        Layers = layers;
-        Fc = RegisterModule("fc", new Linear(NumFeatures, c.NumClasses, generator: g));
+        SetStagesAndHead(stages, NumFeatures, c.NumClasses, g);
     }
 
     /// <summary>The model named <paramref name="name"/>, e.g. <c>rednet11_w16</c> (see <see cref="InvolutionNetConfig.FromName"/>).</summary>
     public static InvolutionNet Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, Generator? generator = null) =>
         new(InvolutionNetConfig.FromName(name, inChannels, numClasses, imageSize), generator);
-
-    /// <summary>The last feature map before pooling (timm <c>forward_features</c>): (B, C, H, W) → (B, NumFeatures, h, w).</summary>
-    /// <exception cref="ArgumentException">The input is not (B, InChannels, H, W); the message names its shape.</exception>
-    public Tensor ForwardFeatures(Tensor x)
-    {
-        ModelInit.CheckImages("InvolutionNet", x, Config.InChannels);
-        var y = Bn1.Forward(Conv1.Forward(x)).Relu();
-        foreach (var layer in Layers) y = layer.Forward(y);
-        return y;
-    }
-
-    /// <summary>Global average pooling then <c>fc</c> (timm <c>forward_head</c>); with <paramref name="preLogits"/>, the pooled (B, D) features.</summary>
-    public Tensor ForwardHead(Tensor features, bool preLogits = false)
-    {
-        var pooled = F.GlobalAvgPool2d(features);                        // (B, D)
-        return preLogits ? pooled : Fc.Forward(pooled);
-    }
-
-    /// <summary>Logits (B, NumClasses) of images (B, InChannels, H, W).</summary>
-    public override Tensor Forward(Tensor input) => ForwardHead(ForwardFeatures(input));
 
     /// <inheritdoc/>
     /// <remarks>

@@ -133,34 +133,27 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 /// var logits = teacher.Forward(images);   // (B, 10)
 /// </code>
 /// </summary>
-public sealed class ResNetCnn : Module<Tensor, Tensor>, IModelCost
+public sealed class ResNetCnn : StagedConvNet, IModelCost
 {
     /// <summary>Model names of the recommended configurations (see <see cref="ResNetCnnConfig.FromName"/> for the grammar).</summary>
     public static IReadOnlyList<string> ModelNames { get; } = ["resnet8_w16", "resnet14_w16", "resnet20_w16", "resnet8_w32"];
 
     /// <summary>The configuration this model was built from.</summary>
     public ResNetCnnConfig Config { get; }
-    /// <summary>Stem 3×3 convolution C_in → Width (no bias).</summary>
-    public Conv2d Conv1 { get; }
-    /// <summary>Stem BatchNorm.</summary>
-    public BatchNorm2d Bn1 { get; }
-    /// <summary>The stages <c>layer1</c> … <c>layerS</c>, each a chain of <see cref="BasicBlock"/>s.</summary>
-    public IReadOnlyList<Sequential> Layers { get; }
-    /// <summary>Classifier head, NumFeatures → NumClasses.</summary>
-    public Linear Fc { get; }
 
     /// <summary>Channels of the pooled features fed to the head (timm <c>num_features</c>): Width·2^(Stages − 1).</summary>
     public int NumFeatures => Config.StageWidth(Config.Stages - 1);
 
     /// <summary>Builds the model, drawing every weight from <paramref name="generator"/> (default: a generator seeded with 0, so two default models are identical).</summary>
     public ResNetCnn(ResNetCnnConfig? config = null, Generator? generator = null)
+        : this(generator ?? new Generator(0), (config ?? new ResNetCnnConfig()).Validated())
     {
-        Config = (config ?? new ResNetCnnConfig()).Validated();
-        var g = generator ?? new Generator(0);
-        var c = Config;
-        Conv1 = RegisterModule("conv1", ModelInit.Conv(c.InChannels, c.Width, 3, 1, 1, g));
-        Bn1 = RegisterModule("bn1", new BatchNorm2d(c.Width));
-        var layers = new List<Sequential>();
+    }
+
+    private ResNetCnn(Generator g, ResNetCnnConfig c) : base("ResNetCnn", c.InChannels, c.Width, g)
+    {
+        Config = c;
+        var stages = new List<Sequential>();
         int inC = c.Width;
         for (int s = 0; s < c.Stages; s++)
         {
@@ -171,38 +164,14 @@ public sealed class ResNetCnn : Module<Tensor, Tensor>, IModelCost
                 stage.Append(new BasicBlock(inC, outC, s > 0 && i == 0 ? 2 : 1, g, c.ZeroInitResidual));
                 inC = outC;
             }
-            layers.Add(RegisterModule($"layer{s + 1}", stage));
+            stages.Add(stage);
         }
-        Layers = layers;
-        Fc = RegisterModule("fc", new Linear(NumFeatures, c.NumClasses, generator: g));
+        SetStagesAndHead(stages, NumFeatures, c.NumClasses, g);
     }
 
     /// <summary>The model named <paramref name="name"/> in timm's grammar, e.g. <c>resnet8_w16</c> (see <see cref="ResNetCnnConfig.FromName"/>).</summary>
     public static ResNetCnn Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, Generator? generator = null) =>
         new(ResNetCnnConfig.FromName(name, inChannels, numClasses, imageSize), generator);
-
-    /// <summary>The last feature map (timm <c>forward_features</c>): (B, C, H, W) → (B, NumFeatures, h, w), before pooling.</summary>
-    /// <exception cref="ArgumentException">The input is not (B, InChannels, H, W); the message names its shape.</exception>
-    public Tensor ForwardFeatures(Tensor x)
-    {
-        ModelInit.CheckImages("ResNetCnn", x, Config.InChannels);
-        var y = Bn1.Forward(Conv1.Forward(x)).Relu();
-        foreach (var layer in Layers) y = layer.Forward(y);
-        return y;
-    }
-
-    /// <summary>
-    /// The head (timm <c>forward_head</c>): global average pooling (B, D, h, w) → (B, D), then <c>fc</c> → (B, classes);
-    /// with <paramref name="preLogits"/> the pooled features are returned instead.
-    /// </summary>
-    public Tensor ForwardHead(Tensor features, bool preLogits = false)
-    {
-        var pooled = F.GlobalAvgPool2d(features);                        // (B, D)
-        return preLogits ? pooled : Fc.Forward(pooled);
-    }
-
-    /// <summary>Logits (B, NumClasses) of images (B, InChannels, H, W).</summary>
-    public override Tensor Forward(Tensor input) => ForwardHead(ForwardFeatures(input));
 
     /// <inheritdoc/>
     /// <remarks>
