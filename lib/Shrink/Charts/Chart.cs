@@ -137,7 +137,9 @@ public static class Chart
         var panels = new Panel[figures.Length];
         bool colorBars = figures.Any(f => f is not null && f.Traces.Any(t => t.HasColorBar));
         double gapX = cols == 1 ? 0 : colorBars ? 0.14 : 0.08;
-        double gapY = rows == 1 ? 0 : 0.14;
+        // Between rows: the upper panel's tick labels and x-axis title, then the lower panel's title.
+        bool xTitles = figures.Any(f => f?.XAxis.Title is not null);
+        double gapY = rows == 1 ? 0 : xTitles ? 0.2 : 0.14;
         double w = (1 - gapX * (cols - 1)) / cols, h = (1 - gapY * (rows - 1)) / rows;
         for (int i = 0; i < figures.Length; i++)
         {

@@ -1,5 +1,5 @@
-using System.Net;
 using System.Text;
+using Shrink.Formatting;
 
 namespace Shrink.Charts;
 
@@ -57,7 +57,7 @@ internal static class FigureHtml
     public static string Page(string title, IEnumerable<string> fragments)
     {
         var sb = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-        sb.Append(WebUtility.HtmlEncode(title)).Append("</title>\n").Append(LibraryScript).Append("</head>\n<body>\n");
+        sb.Append(HtmlText.Encode(title)).Append("</title>\n").Append(LibraryScript).Append("</head>\n<body>\n");
         foreach (var f in fragments) sb.Append(f);
         return sb.Append("</body>\n</html>\n").ToString();
     }

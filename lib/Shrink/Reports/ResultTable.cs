@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Globalization;
-using System.Net;
 using System.Reflection;
 using System.Text;
 using Shrink.Formatting;
@@ -52,7 +51,7 @@ public sealed class ResultTable
     public int RowCount => _rows.Count;
 
     /// <summary>The cell in row <paramref name="row"/> of column <paramref name="column"/>.</summary>
-    public object? this[int row, string column] => _rows[row][ColumnIndex(column)];
+    public object? this[int row, string column] { get { int c = ColumnIndex(column); return _rows[row][c]; } }
 
     /// <summary>The cell in row <paramref name="row"/>, column number <paramref name="column"/>.</summary>
     public object? this[int row, int column] => _rows[row][column];
@@ -122,17 +121,17 @@ public sealed class ResultTable
     public string ToHtml()
     {
         var sb = new StringBuilder("<table class=\"shrink-result-table\">");
-        if (Title is not null) sb.Append("<caption>").Append(WebUtility.HtmlEncode(Title)).Append("</caption>");
+        if (Title is not null) sb.Append("<caption>").Append(HtmlText.Encode(Title)).Append("</caption>");
         sb.Append("<thead><tr>");
         for (int c = 0; c < _columns.Length; c++)
-            sb.Append(IsNumericColumn(c) ? "<th style=\"text-align:right\">" : "<th style=\"text-align:left\">").Append(WebUtility.HtmlEncode(_columns[c])).Append("</th>");
+            sb.Append(IsNumericColumn(c) ? "<th style=\"text-align:right\">" : "<th style=\"text-align:left\">").Append(HtmlText.Encode(_columns[c])).Append("</th>");
         sb.Append("</tr></thead><tbody>");
         for (int r = 0; r < _rows.Count; r++)
         {
             sb.Append("<tr>");
             for (int c = 0; c < _columns.Length; c++)
                 sb.Append(IsNumeric(_rows[r][c]) ? "<td style=\"text-align:right\">" : "<td style=\"text-align:left\">")
-                  .Append(WebUtility.HtmlEncode(FormatCell(r, c))).Append("</td>");
+                  .Append(HtmlText.Encode(FormatCell(r, c))).Append("</td>");
             sb.Append("</tr>");
         }
         return sb.Append("</tbody></table>").ToString();
