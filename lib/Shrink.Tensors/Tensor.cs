@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text;
+using Shrink.Tensors.Formatting;
 
 namespace Shrink.Tensors;
 
@@ -18,7 +19,12 @@ namespace Shrink.Tensors;
 /// a <see cref="GradFn"/> on its output; <see cref="Backward"/> walks that tape in reverse topological
 /// order and accumulates into <see cref="Grad"/> of the leaves.
 /// </para>
+/// <para>
+/// In a notebook a tensor renders as an HTML preview (shape, flags, statistics, a table of values) through
+/// <see cref="TensorFormatterSource"/>.
+/// </para>
 /// </summary>
+[TypeFormatterSource(typeof(TensorFormatterSource), PreferredMimeTypes = ["text/html", "text/plain"])]
 public partial class Tensor
 {
     private float[]? _storage;          // null once released by its TensorScope
@@ -87,6 +93,9 @@ public partial class Tensor
     public bool IsView => _base is not null;
 
     internal float[] Storage => _storage ?? throw Released();
+
+    /// <summary>True once the tensor's <see cref="TensorScope"/> released its storage.</summary>
+    internal bool IsReleased => _storage is null;
     internal int Offset => _offset;
 
     private ObjectDisposedException Released() =>

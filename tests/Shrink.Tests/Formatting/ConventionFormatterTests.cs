@@ -1,0 +1,125 @@
+using System.Reflection;
+using Shrink.Charts;
+using Shrink.Reports;
+using Shrink.Tensors;
+using Shrink.Tensors.Formatting;
+using Shrink.Tests.Charts;
+
+namespace Shrink.Tests.Formatting;
+
+/// <summary>Figure, ResultTable and Tensor render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
+public class ConventionFormatterTests
+{
+    [Theory]
+    [InlineData(typeof(Figure))]
+    [InlineData(typeof(ResultTable))]
+    [InlineData(typeof(Tensor))]
+    [InlineData(typeof(Shrink.Tensors.Nn.Parameter))]   // the attribute is inherited
+    public void TypesCarryAConventionFormatterSourcePreferringHtml(Type type)
+    {
+        var attr = type.GetCustomAttributes(true).Single(a => a.GetType().Name == "TypeFormatterSourceAttribute");
+        Assert.False(attr.GetType().IsPublic, "the attribute stays internal (matched by name)");
+        var (formatters, preferred) = ConventionFormatter.Discover(type);
+        Assert.Equal(["text/html", "text/plain"], preferred!);
+        Assert.Equal(["text/html", "text/plain"], formatters.Select(f => f.MimeType).ToArray());
+        Assert.All(formatters, f => Assert.True(f.Type.IsAssignableFrom(type)));
+    }
+
+    [Theory]
+    [InlineData(typeof(FigureFormatterSource))]
+    [InlineData(typeof(ResultTableFormatterSource))]
+    [InlineData(typeof(TensorFormatterSource))]
+    public void FormatterShapesMatchTheConvention(Type sourceType)
+    {
+        Assert.True(sourceType.IsPublic);
+        Assert.NotNull(sourceType.GetConstructor(Type.EmptyTypes));
+        var create = sourceType.GetMethod("CreateTypeFormatters")!;
+        Assert.Empty(create.GetParameters());
+        // exactly one public method named Format, (object, TextWriter) -> bool: GetMethod must not be ambiguous
+        var format = typeof(TypeFormatter).GetMethod("Format")!;
+        Assert.Equal(typeof(bool), format.ReturnType);
+        Assert.Equal([typeof(object), typeof(TextWriter)], format.GetParameters().Select(p => p.ParameterType).ToArray());
+        Assert.Single(typeof(TypeFormatter).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static), m => m.Name == "Format");
+        Assert.Equal(typeof(string), typeof(TypeFormatter).GetProperty("MimeType")!.PropertyType);
+        Assert.Equal(typeof(Type), typeof(TypeFormatter).GetProperty("Type")!.PropertyType);
+    }
+
+    [Fact]
+    public void FormatterDeclinesOtherTypes()
+    {
+        var (formatters, _) = ConventionFormatter.Discover(typeof(ResultTable));
+        using var w = new StringWriter();
+        Assert.False(formatters[0].Format("not a table", w));
+        Assert.Equal("", w.ToString());
+    }
+
+    [Fact]
+    public void ResultTableRendersAsHtmlAndText()
+    {
+        var t = new ResultTable("method", "top-1") { Title = "results" };
+        t.AddRow("dense <ref>", new MeanStd(0.9123, 0.0041, 3));
+        var bundle = ConventionFormatter.FormatBundle(t);
+        Assert.Equal(["text/html", "text/plain"], bundle.Select(kv => kv.Key).ToArray());
+        var html = bundle.Get("text/html");
+        Assert.StartsWith("<table", html);
+        Assert.Contains("<caption>results</caption>", html);
+        Assert.Contains("dense &lt;ref&gt;", html);
+        Assert.Contains("0.9123 ± 0.0041", html);
+        Assert.Equal(t.ToString(), bundle.Get("text/plain"));
+    }
+
+    [Fact]
+    public void TensorRendersShapePreviewAndText()
+    {
+        var t = Tensor.FromArray(Enumerable.Range(0, 6).Select(i => (float)i).ToArray(), 2, 3);
+        var bundle = ConventionFormatter.FormatBundle(t);
+        var html = bundle.Get("text/html");
+        Assert.Contains("Tensor[2, 3] float32", html);
+        Assert.Contains("min 0  mean 2.5  max 5", html);
+        Assert.Contains("<td style=\"text-align:right\">5</td>", html);
+        Assert.Equal(3, html.Split("<tr>").Length - 1);   // a header row and two value rows
+        Assert.Equal(t.ToString(), bundle.Get("text/plain"));
+    }
+
+    [Fact]
+    public void LargeTensorPreviewElidesTheMiddle()
+    {
+        var t = Tensor.FromArray(Enumerable.Range(0, 3 * 40 * 50).Select(i => (float)i).ToArray(), 3, 40, 50);
+        var html = ConventionFormatter.FormatBundle(t).Get("text/html");
+        Assert.Contains("Tensor[3, 40, 50] float32", html);
+        Assert.Contains("slice [0, :, :]", html);
+        Assert.Contains("⋮", html);
+        Assert.Contains("…", html);
+        Assert.Contains(">1999<", html);        // the last element of the first slice (row 39, column 49)
+        Assert.DoesNotContain(">2000<", html);  // the second slice is not shown
+        Assert.DoesNotContain(">25<", html);    // a middle column is elided
+        Assert.True(html.Length < 10_000);
+    }
+
+    [Fact]
+    public void TensorFlagsAndScalars()
+    {
+        var p = Tensor.FromArray([1f, float.NaN], 2).RequiresGrad_();
+        var html = ConventionFormatter.FormatBundle(p).Get("text/html");
+        Assert.Contains("requires_grad", html);
+        Assert.Contains("NaN 1", html);
+        var s = ConventionFormatter.FormatBundle(Tensor.Scalar(7f)).Get("text/html");
+        Assert.Contains("<code>7</code>", s);
+    }
+}
+
+/// <summary>A figure through the convention: the chart as HTML and the summary as text.</summary>
+[Collection(NotebookSessionCollection.Name)]
+public class FigureConventionFormatterTests
+{
+    [Fact]
+    public void FigureRendersAsHtmlChartAndTextSummary()
+    {
+        var fig = Chart.Line(new[] { 1, 2, 3 }, new[] { 0.3, 0.2, 0.1 }, name: "train").WithTitle("loss");
+        var bundle = ConventionFormatter.FormatBundle(fig);
+        Assert.Equal(["text/html", "text/plain"], bundle.Select(kv => kv.Key).ToArray());
+        Assert.Contains("Plotly.newPlot", bundle.Get("text/html"));
+        Assert.Contains(fig.ToJson(), bundle.Get("text/html"));
+        Assert.Equal("Figure 'loss': 1 trace (scatter 'train' 3 pts)", bundle.Get("text/plain"));
+    }
+}
