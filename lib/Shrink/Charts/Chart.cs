@@ -70,6 +70,22 @@ public static class Chart
         where T : INumberBase<T> =>
         new(new Heatmap(Series.ToRows(z, Series.Label("Heatmap", name)), Labels(xLabels, nameof(xLabels)), Labels(yLabels, nameof(yLabels)), name, colorscale, valueFormat));
 
+    /// <summary>
+    /// A single-channel image <paramref name="pixels"/> (<c>pixels[row, column]</c>, row 0 at the top, as images are stored)
+    /// drawn as a heatmap in <paramref name="colorscale"/> (default "Greys": low values black). Heatmaps draw row 0 at the
+    /// bottom, so the rows are flipped here and the picture appears the right way up.
+    /// </summary>
+    public static Figure Image<T>(T[,] pixels, string? name = null, string colorscale = "Greys")
+        where T : INumberBase<T>
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        int h = pixels.GetLength(0), w = pixels.GetLength(1);
+        var flipped = new T[h, w];
+        for (int r = 0; r < h; r++)
+            for (int c = 0; c < w; c++) flipped[r, c] = pixels[h - 1 - r, c];
+        return Heatmap(flipped, name: name, colorscale: colorscale);
+    }
+
     /// <summary>Contours of <paramref name="z"/> (<c>z[row, column]</c>) over x (one per column) and y (one per row).</summary>
     public static Figure Contour<TX, TY, TZ>(IEnumerable<TX> x, IEnumerable<TY> y, TZ[,] z, string? name = null,
                                              string colorscale = DefaultColorscale, bool showLabels = false)

@@ -122,6 +122,19 @@ public sealed class ImageDataset
         return _pixels.AsSpan(index * ImageSize, ImageSize);
     }
 
+    /// <summary>Channel <paramref name="channel"/> of image <paramref name="index"/> as raw pixel values 0 … 255, <c>[row, column]</c> with row 0 at the top (for <c>Chart.Image</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index or the channel is out of range.</exception>
+    public float[,] ImageGrid(int index, int channel = 0)
+    {
+        if ((uint)channel >= (uint)Channels) throw new ArgumentOutOfRangeException(nameof(channel), $"{Name}: channel {channel} of {Channels}.");
+        var bytes = ImageBytes(index);
+        var grid = new float[Height, Width];
+        int o = channel * Height * Width;
+        for (int r = 0; r < Height; r++)
+            for (int c = 0; c < Width; c++) grid[r, c] = bytes[o + r * Width + c];
+        return grid;
+    }
+
     /// <summary>Image <paramref name="index"/> as a float32 tensor (C, H, W): v/255, then normalised when <paramref name="normalization"/> is given.</summary>
     public Tensor Image(int index, Normalization? normalization = null) =>
         ToTensor([index], normalization).Reshape(Channels, Height, Width);

@@ -69,6 +69,16 @@ public class FigureJsonTests
     }
 
     [Fact]
+    public void ImageFlipsRowsSoRowZeroIsDrawnAtTheTop()
+    {
+        var t = Parse(Chart.Image(new float[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }, "img"))["data"]![0]!;
+        var rows = t["z"]!.AsArray();
+        Assert.Equal(new double?[] { 5, 6 }, Numbers(rows[0]));   // heatmap row 0 is the bottom: the image's last row
+        Assert.Equal(new double?[] { 1, 2 }, Numbers(rows[2]));
+        Assert.Equal("Greys", (string?)t["colorscale"]);
+    }
+
+    [Fact]
     public void HeatmapRowsAreY()
     {
         var z = new double[,] { { 1, 2, 3 }, { 4, 5, 6 } };   // 2 rows (y) × 3 columns (x)

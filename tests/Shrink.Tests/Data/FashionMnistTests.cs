@@ -100,4 +100,15 @@ public class FashionMnistTests
         Assert.Equal(expected.Labels, subset.Labels);
         Assert.True(expected.Pixels.SequenceEqual(subset.Pixels));
     }
+
+    [Fact]
+    public void ImageGridIsTheImageBytesRowMajor()
+    {
+        var data = FashionMnist.LoadSubset("test");
+        var grid = data.ImageGrid(7);
+        var bytes = data.ImageBytes(7);
+        Assert.Equal(28, grid.GetLength(0));
+        for (int r = 0; r < 28; r += 9) for (int c = 0; c < 28; c += 5) Assert.Equal(bytes[r * 28 + c], grid[r, c]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.ImageGrid(7, channel: 1));
+    }
 }
