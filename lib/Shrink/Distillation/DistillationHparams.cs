@@ -60,13 +60,13 @@ public sealed record DistillationHparams : Hparams
     /// <summary>Weight of the FitNets hint term (MSE between regressed student patch tokens and teacher patch tokens). Default 0.</summary>
     public double HintWeight { get; init; }
 
-    /// <summary>Weight of the attention-map KL term (equal token counts needed). Default 0.</summary>
+    /// <summary>Weight of the attention-map KL term. When the student has more prefix tokens than the teacher (a DeiT student, a ViT teacher), its extra distillation tokens are left out and its rows renormalised over the common tokens. Default 0.</summary>
     public double AttentionWeight { get; init; }
 
     /// <summary>How attention heads are paired. Default averaged.</summary>
     public AttentionHeadMatching AttentionHeads { get; init; } = AttentionHeadMatching.Averaged;
 
-    /// <summary>Weight of the MiniLMv2 Q-K-V relation term (equal token counts needed). Default 0.</summary>
+    /// <summary>Weight of the MiniLMv2 Q-K-V relation term (over the tokens both models have, as for <see cref="AttentionWeight"/>). Default 0.</summary>
     public double RelationWeight { get; init; }
 
     /// <summary>Relation heads A_r of the Q-K-V relation term (must divide both widths). Default 1.</summary>

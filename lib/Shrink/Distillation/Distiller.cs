@@ -222,6 +222,28 @@ public sealed class Distiller
             throw new ArgumentException("Distiller: hint, attention, relation and manifold terms need a VisionTransformer student and a VisionTransformer first teacher.");
     }
 
+    /// <summary>
+    /// The tokens both models have, along <paramref name="axis"/>: when this model has more prefix tokens
+    /// (<paramref name="prefix"/>) than the other (<paramref name="otherPrefix"/>), its extra distillation tokens — positions
+    /// otherPrefix … prefix−1, right after the class token — are dropped (as ManifoldKD drops the student's extra tokens);
+    /// otherwise the tensor is returned as is.
+    /// </summary>
+    internal static Tensor CommonTokens(Tensor x, int axis, int prefix, int otherPrefix)
+    {
+        if (prefix <= otherPrefix) return x;
+        int total = x.Shape[axis];
+        var keep = Enumerable.Range(0, otherPrefix).Concat(Enumerable.Range(prefix, total - prefix)).ToArray();
+        return x.IndexSelect(axis, keep);
+    }
+
+    /// <summary>Attention maps (B, H, T, T) restricted to the common tokens (<see cref="CommonTokens"/>) on both axes, rows renormalised to sum to 1.</summary>
+    internal static Tensor CommonAttention(Tensor attention, int prefix, int otherPrefix)
+    {
+        if (prefix <= otherPrefix) return attention;
+        var a = CommonTokens(CommonTokens(attention, 2, prefix, otherPrefix), 3, prefix, otherPrefix);
+        return a / a.Sum(-1, keepdim: true);
+    }
+
     /// <summary>HintWeight·L_hint + AttentionWeight·L_attn + RelationWeight·L_qkv + ManifoldWeight·L_manifold, averaged over the layer pairs.</summary>
     private static Tensor FeatureTerms(DistillationHparams hp, VitOutput s, VitOutput t, VisionTransformer student, VisionTransformer teacher,
         int[] sLayers, int[] tLayers, ModuleList<HintRegressor>? regressors, Batch batch)
@@ -236,9 +258,11 @@ public sealed class Distiller
             total = total + FeatureDistillation.Hints(sf, tf, regressors!.Cast<HintRegressor?>().ToArray()) * (float)hp.HintWeight;
         }
         if (hp.AttentionWeight > 0)
-            total = total + AttentionDistillation.KlLayers(sLayers.Select(i => s.Attentions[i]).ToArray(), tLayers.Select(i => t.Attentions[i]).ToArray(), hp.AttentionHeads) * (float)hp.AttentionWeight;
+            total = total + AttentionDistillation.KlLayers(sLayers.Select(i => CommonAttention(s.Attentions[i], sp, tp)).ToArray(),
+                tLayers.Select(i => CommonAttention(t.Attentions[i], tp, sp)).ToArray(), hp.AttentionHeads) * (float)hp.AttentionWeight;
         if (hp.RelationWeight > 0)
-            total = total + RelationDistillation.QkvRelationLayers(sLayers.Select(i => s.Qkv[i]).ToArray(), tLayers.Select(i => t.Qkv[i]).ToArray(), hp.RelationHeads) * (float)hp.RelationWeight;
+            total = total + RelationDistillation.QkvRelationLayers(sLayers.Select(i => CommonTokens(s.Qkv[i], 1, sp, tp)).ToArray(),
+                tLayers.Select(i => CommonTokens(t.Qkv[i], 1, tp, sp)).ToArray(), hp.RelationHeads) * (float)hp.RelationWeight;
         if (hp.ManifoldWeight > 0)
         {
             // K patches drawn from a generator fixed by (seed, epoch, batch): deterministic and identical after a resume.
