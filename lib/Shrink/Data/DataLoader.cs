@@ -22,6 +22,18 @@ public sealed record Batch(Tensor Images, int[] Labels, int[] Indices)
     /// <summary>Number of samples B.</summary>
     public int Size => Labels.Length;
 
+    /// <summary>The epoch the loader made this batch for (−1 when the batch was not made by a <see cref="DataLoader"/>).</summary>
+    public int Epoch { get; init; } = -1;
+
+    /// <summary>The batch's position in its epoch, 0-based (−1 when the batch was not made by a <see cref="DataLoader"/>).</summary>
+    public int BatchIndex { get; init; } = -1;
+
+    /// <summary>
+    /// The augmentation each sample received, in batch order (identity draws when the loader does not augment); null when
+    /// the batch was not made by a <see cref="DataLoader"/>. <see cref="DataLoader.Replay"/> re-renders an image from it.
+    /// </summary>
+    public AugmentationDraw[]? Augmentations { get; init; }
+
     /// <summary>Deconstructs into images and labels: <c>foreach (var (x, y) in loader.Enumerate(epoch))</c>.</summary>
     public void Deconstruct(out Tensor images, out int[] labels) { images = Images; labels = Labels; }
 }
@@ -195,6 +207,7 @@ public sealed class DataLoader
         int pad = Augmentation.CropPadding;
         bool flip = Augmentation.HorizontalFlip;
         var g = Augmentation.IsActive ? new Generator(Mix(Seed, (ulong)epoch, (ulong)b + 1)) : null;
+        var draws = new AugmentationDraw[size];
         for (int i = 0; i < size; i++)
         {
             int dy = pad, dx = pad;
@@ -204,9 +217,35 @@ public sealed class DataLoader
                 if (pad > 0) { dy = g.NextInt(2 * pad + 1); dx = g.NextInt(2 * pad + 1); }
                 if (flip) f = (g.NextUInt64() >> 63) != 0;
             }
+            draws[i] = new AugmentationDraw(dy, dx, f);
             Render(Dataset.ImageBytes(indices[i]), c, h, w, _tables, pad, dy, dx, f, dst.Slice(i * n, n));
         }
-        return new Batch(images, labels, indices);
+        return new Batch(images, labels, indices) { Epoch = epoch, BatchIndex = b, Augmentations = draws };
+    }
+
+    /// <summary>
+    /// Re-renders the samples at <paramref name="indices"/> with the augmentation choices <paramref name="draws"/> (e.g.
+    /// stored in a teacher-logit cache, or taken from <see cref="Batch.Augmentations"/>), this loader's crop padding and
+    /// normalisation: the same bits as the batch image the loader made with those draws (a stored flip is applied whatever
+    /// the loader's own flip setting). Returns (n, C, H, W), created in
+    /// the current <see cref="TensorScope"/>, if any.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length, or an offset is outside 0..2p for this loader's padding p.</exception>
+    public Tensor Replay(ReadOnlySpan<int> indices, ReadOnlySpan<AugmentationDraw> draws)
+    {
+        if (indices.Length != draws.Length)
+            throw new ArgumentException($"DataLoader.Replay: {indices.Length} indices but {draws.Length} augmentation draws.");
+        int c = Dataset.Channels, h = Dataset.Height, w = Dataset.Width, n = Dataset.ImageSize, pad = Augmentation.CropPadding;
+        var images = Tensor.Empty(indices.Length, c, h, w);
+        var dst = images.AsSpan();
+        for (int i = 0; i < indices.Length; i++)
+        {
+            var d = draws[i];
+            if ((uint)d.Dy > (uint)(2 * pad) || (uint)d.Dx > (uint)(2 * pad))
+                throw new ArgumentException($"DataLoader.Replay: draw {d} of sample {indices[i]} has an offset outside 0..{2 * pad} (this loader pads by {pad}).");
+            Render(Dataset.ImageBytes(indices[i]), c, h, w, _tables, pad, d.Dy, d.Dx, d.Flip, dst.Slice(i * n, n));
+        }
+        return images;
     }
 
     /// <summary>

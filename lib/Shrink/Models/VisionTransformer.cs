@@ -32,6 +32,14 @@ public sealed record VitConfig
     public bool ClassToken { get; init; } = true;
     /// <summary>DeiT: a learned distillation token with its own head <c>head_dist</c>.</summary>
     public bool DistillationToken { get; init; }
+    /// <summary>
+    /// Co-advise / multi-teacher students: the number of distillation tokens, each with its own head (one per teacher).
+    /// 0 (default) means "as <see cref="DistillationToken"/> says" (0 or 1); a value ≥ 1 gives that many tokens whatever
+    /// <see cref="DistillationToken"/> says. The first token and head keep timm's names <c>dist_token</c> and
+    /// <c>head_dist</c>; token m ≥ 1 (0-based) is <c>dist_token_{m}</c> with head <c>head_dist_{m}</c>. Tokens sit in
+    /// this order right after the class token.
+    /// </summary>
+    public int NumDistillationTokens { get; init; }
     /// <summary>Dropout after the position embedding and in the MLP (timm <c>drop_rate</c>).</summary>
     public float DropRate { get; init; }
     /// <summary>Dropout on the attention probabilities (timm <c>attn_drop_rate</c>).</summary>
@@ -43,8 +51,10 @@ public sealed record VitConfig
 
     /// <summary>Number of patch tokens N = (ImageSize / PatchSize)².</summary>
     public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
+    /// <summary>The number of distillation tokens (and distillation heads): <see cref="NumDistillationTokens"/> when ≥ 1, else 1 with <see cref="DistillationToken"/>, else 0.</summary>
+    public int DistillationTokenCount => NumDistillationTokens > 0 ? NumDistillationTokens : DistillationToken ? 1 : 0;
     /// <summary>Class and distillation tokens in front of the patch tokens.</summary>
-    public int NumPrefixTokens => (ClassToken ? 1 : 0) + (DistillationToken ? 1 : 0);
+    public int NumPrefixTokens => (ClassToken ? 1 : 0) + DistillationTokenCount;
     /// <summary>MLP hidden width.</summary>
     public int MlpHidden => (int)(EmbedDim * MlpRatio);
 }
@@ -114,15 +124,23 @@ public sealed class Attention : Module<Tensor, Tensor>
     /// (B, N, D) → (B, N, D); <paramref name="attention"/> receives the probabilities (B, H, N, N) when requested.
     /// They stay on the autograd tape, so attention-distillation losses can train through them.
     /// </summary>
-    public Tensor Forward(Tensor x, out Tensor? attention, bool returnAttention = false)
+    public Tensor Forward(Tensor x, out Tensor? attention, bool returnAttention = false) => Forward(x, out attention, out _, returnAttention, false);
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, out Tensor?, bool)"/>, and <paramref name="qkv"/> receives the packed projection
+    /// output (B, N, 3D) — [q; k; v] along the last axis, heads contiguous — when <paramref name="returnQkv"/>; it stays
+    /// on the autograd tape (MiniLMv2-style relation distillation reads q, k and v from it).
+    /// </summary>
+    public Tensor Forward(Tensor x, out Tensor? attention, out Tensor? qkv, bool returnAttention, bool returnQkv)
     {
         int b = x.Shape[0], n = x.Shape[1], d = x.Shape[2], h = NumHeads;
-        var qkv = Qkv.Forward(x);                           // (B, N, 3D), [q; k; v] with heads contiguous
+        var packed = Qkv.Forward(x);                        // (B, N, 3D), [q; k; v] with heads contiguous
+        qkv = returnQkv ? packed : null;
         Tensor o;
         if (_attnDrop > 0 && Training)
         {
             // Dropout on the probabilities needs them as a tensor of their own: the unfused path.
-            var heads = qkv.Reshape(b, n, 3, h, d / h).Permute(2, 0, 3, 1, 4);   // (3, B, H, N, d_h)
+            var heads = packed.Reshape(b, n, 3, h, d / h).Permute(2, 0, 3, 1, 4);   // (3, B, H, N, d_h)
             Tensor q = heads.Select(0, 0), k = heads.Select(0, 1), v = heads.Select(0, 2);
             var p = (q.MatMul(k.MT) * (1f / MathF.Sqrt(d / h))).Softmax(-1);      // (B, H, N, N)
             attention = returnAttention ? p : null;
@@ -132,7 +150,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         else
         {
             // Fused: per (batch, head) slice, scores, softmax and P·v in cache, reading q, k, v from qkv in place.
-            (o, attention) = F.ScaledDotProductAttentionPacked(qkv, h, returnWeights: returnAttention);   // (B, N, D)
+            (o, attention) = F.ScaledDotProductAttentionPacked(packed, h, returnWeights: returnAttention);   // (B, N, D)
         }
         return _projDrop.Forward(Proj.Forward(o));
     }
@@ -189,9 +207,12 @@ public sealed class Block : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor x) => Forward(x, out _);
 
     /// <summary>(B, N, D) → (B, N, D), optionally returning the attention probabilities (B, H, N, N).</summary>
-    public Tensor Forward(Tensor x, out Tensor? attention, bool returnAttention = false)
+    public Tensor Forward(Tensor x, out Tensor? attention, bool returnAttention = false) => Forward(x, out attention, out _, returnAttention, false);
+
+    /// <summary>(B, N, D) → (B, N, D), optionally returning the attention probabilities (B, H, N, N) and the packed qkv projection (B, N, 3D).</summary>
+    public Tensor Forward(Tensor x, out Tensor? attention, out Tensor? qkv, bool returnAttention, bool returnQkv)
     {
-        x = x + ApplyDropPath(Attn.Forward(Norm1.Forward(x), out attention, returnAttention));
+        x = x + ApplyDropPath(Attn.Forward(Norm1.Forward(x), out attention, out qkv, returnAttention, returnQkv));
         return x + ApplyDropPath(Mlp.Forward(Norm2.Forward(x)));
     }
 
@@ -208,11 +229,32 @@ public sealed class Block : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>What <see cref="VisionTransformer.ForwardFeatures"/> returns: head logits and, on request, per-block tokens and attention maps.</summary>
+/// <summary>
+/// What <see cref="VisionTransformer.ForwardFeatures"/> returns: head logits and, on request, per-block tokens, attention
+/// maps and packed qkv projections.
+/// </summary>
+/// <param name="Logits">The class head's logits (B, K).</param>
+/// <param name="DistillationLogits">The first distillation head's logits (B, K) (<c>head_dist</c>), or null.</param>
+/// <param name="BlockOutputs">Every block's output tokens (B, T, D) when requested, else empty.</param>
+/// <param name="Attentions">Every block's attention probabilities (B, H, T, T) when requested, else empty.</param>
 public sealed record VitOutput(Tensor Logits, Tensor? DistillationLogits, IReadOnlyList<Tensor> BlockOutputs, IReadOnlyList<Tensor> Attentions)
 {
-    /// <summary>The prediction: the class head, or the average of both heads for a distilled model (DeiT's inference rule).</summary>
-    public Tensor Prediction => DistillationLogits is null ? Logits : (Logits + DistillationLogits) * 0.5f;
+    /// <summary>Every distillation head's logits (B, K), in token order (the first is <see cref="DistillationLogits"/>); empty for a model without distillation tokens.</summary>
+    public IReadOnlyList<Tensor> DistillationHeads { get; init; } = DistillationLogits is null ? [] : [DistillationLogits];
+
+    /// <summary>Every block's packed qkv projection (B, T, 3D) — [q; k; v] along the last axis, heads contiguous — when requested, else empty.</summary>
+    public IReadOnlyList<Tensor> Qkv { get; init; } = [];
+
+    /// <summary>
+    /// The prediction: the class head; for a distilled model the average of the class head and every distillation head,
+    /// (z_cls + Σ_m z_dist,m)/(M + 1) — DeiT's inference rule (M = 1) and Co-advise's (M = number of teachers).
+    /// </summary>
+    public Tensor Prediction => DistillationHeads.Count switch
+    {
+        0 => Logits,
+        1 => (Logits + DistillationHeads[0]) * 0.5f,
+        _ => DistillationHeads.Aggregate(Logits, (sum, h) => sum + h) * (1f / (DistillationHeads.Count + 1)),
+    };
 }
 
 /// <summary>
@@ -220,10 +262,12 @@ public sealed record VitOutput(Tensor Logits, Tensor? DistillationLogits, IReadO
 /// parameter names as in timm: <c>patch_embed.proj</c>, <c>cls_token</c>, <c>dist_token</c>, <c>pos_embed</c>,
 /// <c>blocks.{i}.…</c>, <c>norm</c>, <c>head</c>, <c>head_dist</c>.
 /// <code>
-/// tokens = [cls, (dist), patch_embed(x)] + pos_embed      // (B, T, D), T = N + prefix tokens
+/// tokens = [cls, (dist, dist_1, …), patch_embed(x)] + pos_embed   // (B, T, D), T = N + prefix tokens
 /// tokens = blocks(tokens); tokens = norm(tokens)
-/// logits = head(tokens[:, 0]); logits_dist = head_dist(tokens[:, 1])
+/// logits = head(tokens[:, 0]); logits_dist = head_dist(tokens[:, 1]); logits_dist_m = head_dist_m(tokens[:, 1 + m])
 /// </code>
+/// Several distillation tokens (<see cref="VitConfig.NumDistillationTokens"/>) make a Co-advise student: one token and
+/// head per teacher, the prediction averaging all heads.
 /// The seed fixes the initial weights; dropout, attention dropout and stochastic depth draw from
 /// <see cref="Generator.Default"/> when they run, which the trainer reseeds every step so a resumed run is bit-identical.
 /// <see cref="Forward"/> returns <see cref="VitOutput.Prediction"/>: in a distilled model that is the average of
@@ -237,8 +281,10 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     public PatchEmbed PatchEmbed { get; }
     /// <summary>Class token (1, 1, D), or null.</summary>
     public Parameter? ClsToken { get; }
-    /// <summary>Distillation token (1, 1, D), or null.</summary>
+    /// <summary>The first distillation token (1, 1, D) (<c>dist_token</c>), or null.</summary>
     public Parameter? DistToken { get; }
+    /// <summary>Every distillation token (1, 1, D) in sequence order: <c>dist_token</c>, <c>dist_token_1</c>, …; empty without distillation tokens.</summary>
+    public IReadOnlyList<Parameter> DistTokens { get; }
     /// <summary>Learned position embedding (1, N + prefix tokens, D).</summary>
     public Parameter PosEmbed { get; }
     /// <summary>The transformer blocks.</summary>
@@ -247,8 +293,10 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     public LayerNorm Norm { get; }
     /// <summary>Classification head on the class token (or pooled tokens).</summary>
     public Linear Head { get; }
-    /// <summary>Distillation head on the distillation token, or null.</summary>
+    /// <summary>The first distillation head (on <c>dist_token</c>), or null.</summary>
     public Linear? HeadDist { get; }
+    /// <summary>Every distillation head in token order: <c>head_dist</c>, <c>head_dist_1</c>, …; empty without distillation tokens.</summary>
+    public IReadOnlyList<Linear> HeadDists { get; }
     private readonly Dropout _posDrop;
 
     /// <summary>Builds and initialises the model (timm's init: trunc-normal(0.02) for tokens, position embedding and Linear weights, zero biases, LayerNorm 1/0).</summary>
@@ -256,12 +304,17 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     {
         Config = config;
         if (config.ImageSize % config.PatchSize != 0) throw new ArgumentException($"VisionTransformer: image size {config.ImageSize} is not a multiple of patch size {config.PatchSize}.");
-        if (!config.ClassToken && config.DistillationToken) throw new ArgumentException("VisionTransformer: a distillation token needs the class token.");
+        if (!config.ClassToken && config.DistillationTokenCount > 0) throw new ArgumentException("VisionTransformer: a distillation token needs the class token.");
+        if (config.NumDistillationTokens < 0) throw new ArgumentException($"VisionTransformer: NumDistillationTokens must be ≥ 0, got {config.NumDistillationTokens}.");
         var g = new Generator(seed);
         int d = config.EmbedDim;
         PatchEmbed = RegisterModule("patch_embed", new PatchEmbed(config.PatchSize, config.InChannels, d, g));
         ClsToken = config.ClassToken ? RegisterParameter("cls_token", Tensor.Zeros(1, 1, d)) : null;
-        DistToken = config.DistillationToken ? RegisterParameter("dist_token", Tensor.Zeros(1, 1, d)) : null;
+        int distCount = config.DistillationTokenCount;
+        var distTokens = new List<Parameter>();
+        for (int m = 0; m < distCount; m++) distTokens.Add(RegisterParameter(DistTokenName(m), Tensor.Zeros(1, 1, d)));
+        DistTokens = distTokens;
+        DistToken = distCount > 0 ? distTokens[0] : null;
         PosEmbed = RegisterParameter("pos_embed", Tensor.Zeros(1, config.NumPatches + config.NumPrefixTokens, d));
         _posDrop = new Dropout(config.DropRate);
         var blocks = new List<Block>();
@@ -273,12 +326,15 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
         Blocks = RegisterModule("blocks", new ModuleList<Block>(blocks));
         Norm = RegisterModule("norm", new LayerNorm(d, config.LayerNormEps));
         Head = RegisterModule("head", new Linear(d, config.NumClasses, true, g));
-        HeadDist = config.DistillationToken ? RegisterModule("head_dist", new Linear(d, config.NumClasses, true, g)) : null;
+        var headDists = new List<Linear>();
+        for (int m = 0; m < distCount; m++) headDists.Add(RegisterModule(HeadDistName(m), new Linear(d, config.NumClasses, true, g)));
+        HeadDists = headDists;
+        HeadDist = distCount > 0 ? headDists[0] : null;
 
         // timm init_weights: trunc_normal(std=.02) on pos_embed, cls/dist tokens (timm: cls 1e-6 normal; DeiT: .02), Linear weights; zero biases.
         Init.TruncNormal_(PosEmbed, std: 0.02, generator: g);
         if (ClsToken is not null) Init.TruncNormal_(ClsToken, std: 0.02, generator: g);
-        if (DistToken is not null) Init.TruncNormal_(DistToken, std: 0.02, generator: g);
+        foreach (var token in DistTokens) Init.TruncNormal_(token, std: 0.02, generator: g);
         foreach (var m in Modules())
             if (m is Linear lin)
             {
@@ -286,6 +342,12 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
                 if (lin.Bias is not null) Init.Zeros_(lin.Bias);
             }
     }
+
+    /// <summary>Parameter name of distillation token <paramref name="m"/> (0-based): <c>dist_token</c> for the first (timm), <c>dist_token_{m}</c> after it.</summary>
+    public static string DistTokenName(int m) => m == 0 ? "dist_token" : $"dist_token_{m}";
+
+    /// <summary>Module name of distillation head <paramref name="m"/> (0-based): <c>head_dist</c> for the first (timm), <c>head_dist_{m}</c> after it.</summary>
+    public static string HeadDistName(int m) => m == 0 ? "head_dist" : $"head_dist_{m}";
 
     /// <summary>Images (B, C, H, W) → prediction logits (B, classes).</summary>
     public override Tensor Forward(Tensor x) => ForwardFeatures(x).Prediction;
@@ -300,7 +362,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
         get
         {
             var c = Config;
-            int d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = c.DistillationToken ? 2 : 1;
+            int d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = 1 + c.DistillationTokenCount;
             long block = 4L * d + LayerCost.LinearParameters(d, 3 * d, c.QkvBias) + LayerCost.LinearParameters(d, d)
                          + LayerCost.LinearParameters(d, m) + LayerCost.LinearParameters(m, d);
             return LayerCost.Conv2dParameters(c.InChannels, d, c.PatchSize) + (long)c.NumPrefixTokens * d + (long)t * d
@@ -316,7 +378,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     public long Flops(int batch = 1)
     {
         var c = Config;
-        long d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = c.DistillationToken ? 2 : 1;
+        long d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = 1 + c.DistillationTokenCount;
         long macs = c.NumPatches * d * c.InChannels * c.PatchSize * c.PatchSize
                     + c.Depth * (t * d * 3 * d + 2 * t * t * d + t * d * d + 2 * t * d * m)
                     + heads * d * c.NumClasses;
@@ -324,11 +386,11 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     }
 
     /// <summary>
-    /// Images (B, C, H, W) → both heads' logits and, when requested, every block's output tokens (B, T, D) and
-    /// attention probabilities (B, H, T, T) — the activations that feature and attention distillation read.
-    /// Block outputs and attention maps stay on the autograd tape.
+    /// Images (B, C, H, W) → every head's logits and, when requested, every block's output tokens (B, T, D), attention
+    /// probabilities (B, H, T, T) and packed qkv projections (B, T, 3D) — the activations that feature, attention and
+    /// relation distillation read. All of them stay on the autograd tape. Asking for more changes no value computed.
     /// </summary>
-    public VitOutput ForwardFeatures(Tensor x, bool returnBlockOutputs = false, bool returnAttentions = false)
+    public VitOutput ForwardFeatures(Tensor x, bool returnBlockOutputs = false, bool returnAttentions = false, bool returnQkv = false)
     {
         int b = x.Shape[0];
         var tokens = PatchEmbed.Forward(x);                                      // (B, N, D)
@@ -336,23 +398,25 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
         {
             var prefix = new List<Tensor>();
             if (ClsToken is not null) prefix.Add(ClsToken.Expand(b, -1, -1));   // (B, 1, D)
-            if (DistToken is not null) prefix.Add(DistToken.Expand(b, -1, -1));
+            foreach (var token in DistTokens) prefix.Add(token.Expand(b, -1, -1));
             prefix.Add(tokens);
             tokens = F.Concat(prefix, axis: 1);                                  // (B, T, D)
         }
         tokens = _posDrop.Forward(tokens + PosEmbed);
-        var outputs = new List<Tensor>(); var attentions = new List<Tensor>();
+        var outputs = new List<Tensor>(); var attentions = new List<Tensor>(); var qkvs = new List<Tensor>();
         foreach (var block in Blocks)
         {
-            tokens = block.Forward(tokens, out var attn, returnAttentions);
+            tokens = block.Forward(tokens, out var attn, out var qkv, returnAttentions, returnQkv);
             if (returnBlockOutputs) outputs.Add(tokens);
             if (attn is not null) attentions.Add(attn);
+            if (qkv is not null) qkvs.Add(qkv);
         }
         tokens = Norm.Forward(tokens);                                           // (B, T, D)
         var pooled = ClsToken is not null ? tokens.Select(1, 0) : tokens.Mean(1);   // (B, D)
         var logits = Head.Forward(pooled);                                       // (B, classes)
-        var distLogits = HeadDist?.Forward(tokens.Select(1, 1));
-        return new VitOutput(logits, distLogits, outputs, attentions);
+        var distHeads = new Tensor[HeadDists.Count];
+        for (int m = 0; m < distHeads.Length; m++) distHeads[m] = HeadDists[m].Forward(tokens.Select(1, 1 + m));   // (B, classes)
+        return new VitOutput(logits, distHeads.Length > 0 ? distHeads[0] : null, outputs, attentions) { DistillationHeads = distHeads, Qkv = qkvs };
     }
 }
 

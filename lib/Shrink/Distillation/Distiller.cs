@@ -1,0 +1,282 @@
+using System.Globalization;
+using Shrink.Data;
+using Shrink.Experiments;
+using Shrink.Models;
+using Shrink.Tensors;
+using Shrink.Tensors.IO;
+using Shrink.Tensors.Nn;
+using Shrink.Training;
+using F = Shrink.Tensors.Functional;
+
+namespace Shrink.Distillation;
+
+/// <summary>
+/// Trains a student from one or several teachers, live or from cached teacher outputs, through the
+/// <see cref="Trainer"/> (progress, checkpoints, resume, run reuse), with the objective <see cref="DistillationHparams"/>
+/// describes.
+/// <code>
+/// var hp = new DistillationHparams { Training = new() { Steps = "10ep" }, Method = DistillationMethod.DeiTHard,
+///                                    Teachers = ["cnn"], Student = "deit_nano", UseCache = true };
+/// var distiller = new Distiller(hp) { CacheFolder = "runs/teacher-cache" };
+/// var result = distiller.Fit(() => VitModels.Create("deit_nano_distilled_patch7_28"), [new("cnn", cnn)], train, test,
+///                            RunFolder.For("runs", hp));
+/// Console.WriteLine($"{result.TestAccuracy:P1}, teacher passes saved: {result.TeacherForwardPassesSaved}");
+/// </code>
+/// <para>
+/// Teachers are frozen (<see cref="Module.Freeze()"/>), put in evaluation mode and run under no-grad on the student's
+/// batch (the same augmented, normalised images). With <see cref="DistillationHparams.UseCache"/> each teacher's outputs
+/// are taken from a <see cref="TeacherLogitCache"/> in <see cref="CacheFolder"/> (or the run folder): filled once — with
+/// the trainer's own loader (seed, batch size, shuffle, drop-last, augmentation) for every epoch when the training
+/// augments, or one un-augmented pass over the dataset when it does not — and training then runs no teacher forward pass
+/// at all; each batch's augmentation is checked against the stored draws. A second run finds the files and fills nothing.
+/// The counts are in <see cref="DistillationResult"/> and accumulate in <see cref="TeacherForwardPasses"/>.
+/// </para>
+/// <para>
+/// The run folder holds the trainer's files (for the <see cref="DistillationStudent"/> wrapper, regressors included)
+/// and <c>student.safetensors</c>, the student alone with timm names. A finished run is reused without touching the
+/// teachers or the caches.
+/// </para>
+/// </summary>
+public sealed class Distiller
+{
+    /// <summary>File name of the student's state dict (timm names) in a run folder.</summary>
+    public const string StudentFileName = "student.safetensors";
+
+    /// <summary>Creates a distiller for <paramref name="hparams"/>.</summary>
+    /// <exception cref="ArgumentException">A hyperparameter is invalid (the message names it).</exception>
+    public Distiller(DistillationHparams hparams)
+    {
+        ArgumentNullException.ThrowIfNull(hparams);
+        hparams.Validate();
+        Hparams = hparams;
+    }
+
+    /// <summary>The hyperparameters.</summary>
+    public DistillationHparams Hparams { get; }
+
+    /// <summary>Where teacher caches are kept (shared by runs that use the same teacher and inputs); null = the run folder.</summary>
+    public string? CacheFolder { get; set; }
+
+    /// <summary>Progress reports of the trainer; default a <see cref="ConsoleProgress"/>, null for silence.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; } = new ConsoleProgress();
+
+    /// <summary>Batches the trainer's loaders prepare ahead (see <see cref="Trainer.Prefetch"/>).</summary>
+    public int Prefetch { get; set; } = 2;
+
+    /// <summary>Every teacher forward pass (images × teachers) this distiller ran, live and cache fills, over all its <see cref="Fit"/> calls.</summary>
+    public long TeacherForwardPasses => _livePasses + _fillPasses;
+
+    private long _livePasses, _fillPasses;
+
+    /// <summary>
+    /// Builds the student with <paramref name="studentFactory"/> and distils <paramref name="teachers"/> into it on
+    /// <paramref name="train"/>, evaluating on <paramref name="test"/>, with checkpoints and reuse in
+    /// <paramref name="runFolder"/> (see the class remarks).
+    /// </summary>
+    /// <exception cref="ArgumentException">The teachers do not match <see cref="DistillationHparams.Teachers"/>, or the student/teacher types do not fit the method.</exception>
+    public DistillationResult Fit(Func<Module<Tensor, Tensor>> studentFactory, IReadOnlyList<DistillationTeacher> teachers, ImageDataset train,
+        ImageDataset? test = null, string? runFolder = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(studentFactory);
+        ArgumentNullException.ThrowIfNull(teachers);
+        ArgumentNullException.ThrowIfNull(train);
+        var hp = Hparams;
+        if (teachers.Count != hp.Teachers.Length || teachers.Select(t => t.Name).Where((n, i) => n != hp.Teachers[i]).Any())
+            throw new ArgumentException($"Distiller: the hyperparameters name the teachers [{string.Join(", ", hp.Teachers)}] but [{string.Join(", ", teachers.Select(t => t.Name))}] were given (same names, same order).");
+        var student = studentFactory() ?? throw new ArgumentException("Distiller: the student factory returned null.");
+        var vit = student as VisionTransformer;
+        var firstTeacherVit = teachers.Count > 0 ? teachers[0].Model as VisionTransformer : null;
+        CheckFits(hp, vit, firstTeacherVit);
+
+        // Feature-level layers and regressors.
+        int[] sLayers = [], tLayers = [];
+        var regressors = new List<HintRegressor>();
+        if (hp.UsesFeatures)
+        {
+            sLayers = hp.StudentLayers.Select(i => Layer(i, vit!.Config.Depth, "StudentLayers")).ToArray();
+            tLayers = hp.TeacherLayers.Select(i => Layer(i, firstTeacherVit!.Config.Depth, "TeacherLayers")).ToArray();
+            if (hp.HintWeight > 0)
+                for (int l = 0; l < sLayers.Length; l++)
+                    regressors.Add(new HintRegressor(vit!.Config.EmbedDim, firstTeacherVit!.Config.EmbedDim, new Generator(unchecked((ulong)hp.Training.Seed * 31 + (ulong)l + 0x4849)))); // "HI"
+        }
+        bool needBlocks = hp.HintWeight > 0 || hp.ManifoldWeight > 0, needAttn = hp.AttentionWeight > 0, needQkv = hp.RelationWeight > 0;
+        var wrapper = new DistillationStudent(student, regressors, needBlocks, needAttn, needQkv);
+
+        foreach (var t in teachers) { t.Model.Freeze(); t.Model.Eval(); }
+        var trainer = new Trainer(hp.Training) { Progress = Progress, Prefetch = Prefetch };
+        bool finished = runFolder is not null && Trainer.IsFinished(runFolder);
+
+        // Caches: filled (or found) before training, never for a finished run.
+        var caches = new List<TeacherLogitCache>();
+        long fillPasses = 0;
+        if (hp.UseCache && !finished && teachers.Count > 0)
+        {
+            string folder = CacheFolder ?? runFolder ?? throw new ArgumentException("Distiller: UseCache needs a CacheFolder or a run folder to keep the cache files in.");
+            var normalization = trainer.ResolveNormalization(train);
+            var aug = new Augmentation(hp.Training.CropPadding, hp.Training.HorizontalFlip);
+            var trainLoader = new DataLoader(train, hp.Training.BatchSize, shuffle: true, seed: unchecked((ulong)hp.Training.Seed), dropLast: true,
+                normalization: normalization, augmentation: aug, prefetch: Prefetch);
+            int perEpoch = trainLoader.Count;
+            if (perEpoch == 0) throw new ArgumentException($"Distiller: the training set '{train.Name}' has fewer images than one batch of {hp.Training.BatchSize}.");
+            int epochs = aug.IsActive ? (hp.Training.Steps.ToIterations(perEpoch) + perEpoch - 1) / perEpoch : 1;
+            var fillLoader = aug.IsActive ? trainLoader
+                : new DataLoader(train, hp.Training.BatchSize, normalization: normalization, prefetch: Prefetch);   // every sample once
+            string inputs = TeacherLogitCache.DescribeInputs(fillLoader);
+            int k = hp.CacheTopK == 0 ? train.NumClasses : hp.CacheTopK;
+            foreach (var t in teachers)
+            {
+                var path = Path.Combine(folder, CacheFileName(t.Name, train, inputs, k, hp.CacheValues, epochs));
+                var expected = new TeacherCacheExpectation { Dataset = train, TopK = k, Values = hp.CacheValues, TeacherName = t.Name, InputDescription = inputs, MinEpochs = epochs };
+                TeacherLogitCache cache;
+                if (File.Exists(path)) cache = TeacherLogitCache.Load(path, expected);
+                else
+                {
+                    cache = TeacherLogitCache.Fill(path, t.Model, t.Name, fillLoader, epochs, k, hp.CacheValues);
+                    fillPasses += cache.TeacherForwardPasses;
+                }
+                caches.Add(cache);
+            }
+            _fillPasses += fillPasses;
+        }
+
+        long livePasses = 0;
+        trainer.Loss = (logits, batch) =>
+        {
+            var output = wrapper.LastOutput ?? throw new InvalidOperationException("Distiller: the student's output was not captured (the loss was called outside a training step).");
+            if (hp.Method == DistillationMethod.None && !hp.UsesFeatures) return trainer.DefaultLoss(logits, batch);
+            // Teacher outputs for this batch: targets at τ per teacher, and the first teacher's activations when needed.
+            var targets = new Tensor[teachers.Count];
+            VitOutput? teacherFeatures = null;
+            if (caches.Count > 0)
+                for (int m = 0; m < teachers.Count; m++) targets[m] = caches[m].Targets(batch, hp.Temperature);
+            else
+                using (Tensor.NoGrad())
+                    for (int m = 0; m < teachers.Count; m++)
+                    {
+                        Tensor z;
+                        if (m == 0 && hp.UsesFeatures)
+                        {
+                            teacherFeatures = firstTeacherVit!.ForwardFeatures(batch.Images, needBlocks, needAttn, needQkv);
+                            z = teacherFeatures.Prediction;
+                        }
+                        else z = teachers[m].Model.Forward(batch.Images);
+                        livePasses += batch.Size;
+                        _livePasses += batch.Size;
+                        targets[m] = DistillationLoss.Targets(z, hp.Temperature);
+                    }
+            Tensor Mixture() => targets.Length == 1 ? targets[0] : TeacherMixture.Targets(targets, hp.TeacherWeights);
+            var loss = hp.Method switch
+            {
+                DistillationMethod.None => trainer.DefaultLoss(logits, batch),
+                DistillationMethod.Hinton => DistillationLoss.HintonFromTargets(logits, Mixture(), batch.Labels, hp.Alpha, hp.Temperature, hp.Normalization, (float)hp.Training.LabelSmoothing),
+                DistillationMethod.DeiTSoft => DistillationLoss.DeiTSoftFromTargets(output.Logits, output.DistillationLogits!, Mixture(), batch.Labels, hp.Alpha, hp.Temperature, hp.Normalization),
+                DistillationMethod.DeiTHard => DistillationLoss.DeiTHard(output.Logits, output.DistillationLogits!, Mixture(), batch.Labels, hp.Alpha),
+                DistillationMethod.CoAdvise => DistillationLoss.CoAdvise(output.Logits, output.DistillationHeads, targets, batch.Labels, hp.Temperature, hp.TeacherWeights, hp.Normalization),
+                DistillationMethod.SoftTarget => DistillationLoss.SoftTargetCrossEntropy(logits, Mixture()),
+                _ => throw new InvalidOperationException($"Distiller: unknown method {hp.Method}."),
+            };
+            if (teacherFeatures is not null)
+                loss = loss + FeatureTerms(hp, output, teacherFeatures, vit!, firstTeacherVit!, sLayers, tLayers, wrapper.Regressors, batch);
+            return loss;
+        };
+
+        var result = trainer.Fit(wrapper, train, test, runFolder, cancellationToken);
+        student.Eval();
+        if (result.RunFolder is not null)
+        {
+            var studentPath = Path.Combine(result.RunFolder, StudentFileName);
+            if (!File.Exists(studentPath))
+                SafeTensors.Save(studentPath, student.StateDict(), new Dictionary<string, string> { ["format"] = "shrink-model-1", ["hparams"] = RunName.Canonical(hp) });
+        }
+        return new DistillationResult
+        {
+            Student = student, Training = result, Caches = caches,
+            LiveTeacherForwardPasses = livePasses, CacheFillTeacherForwardPasses = fillPasses,
+            LiveEquivalentTeacherForwardPasses = (long)result.StepsTrained * hp.Training.BatchSize * teachers.Count,
+        };
+    }
+
+    /// <summary>The cache file name of a teacher: its (sanitised) name and a hash of the dataset, inputs, k, value kind and epochs.</summary>
+    public static string CacheFileName(string teacherName, ImageDataset train, string inputs, int topK, TeacherCacheValues values, int epochs)
+    {
+        var safe = new string(teacherName.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_').ToArray());
+        if (safe.Length > 60) safe = safe[..60];
+        var key = string.Create(CultureInfo.InvariantCulture, $"{teacherName}|{TeacherLogitCache.Fingerprint(train)}|{inputs}|k={topK}|{values}|epochs={epochs}");
+        return $"teacher-{safe}-{RunName.Hash(key)}.tlc";
+    }
+
+    private static int Layer(int index, int depth, string what)
+    {
+        int i = index < 0 ? depth + index : index;
+        if ((uint)i >= (uint)depth) throw new ArgumentException($"Distiller: {what} index {index} is outside a model of depth {depth}.");
+        return i;
+    }
+
+    private static void CheckFits(DistillationHparams hp, VisionTransformer? student, VisionTransformer? teacher)
+    {
+        if (hp.Method is DistillationMethod.DeiTSoft or DistillationMethod.DeiTHard && (student is null || student.Config.DistillationTokenCount < 1))
+            throw new ArgumentException($"Distiller: {hp.Method} needs a VisionTransformer student with a distillation token (DistillationToken = true).");
+        if (hp.Method == DistillationMethod.CoAdvise && (student is null || student.Config.DistillationTokenCount != hp.Teachers.Length))
+            throw new ArgumentException($"Distiller: Co-advise needs a VisionTransformer student with one distillation token per teacher (NumDistillationTokens = {hp.Teachers.Length}), got {student?.Config.DistillationTokenCount.ToString(CultureInfo.InvariantCulture) ?? "a non-ViT"}.");
+        if (hp.UsesFeatures && (student is null || teacher is null))
+            throw new ArgumentException("Distiller: hint, attention, relation and manifold terms need a VisionTransformer student and a VisionTransformer first teacher.");
+    }
+
+    /// <summary>
+    /// The tokens both models have, along <paramref name="axis"/>: when this model has more prefix tokens
+    /// (<paramref name="prefix"/>) than the other (<paramref name="otherPrefix"/>), its extra distillation tokens — positions
+    /// otherPrefix … prefix−1, right after the class token — are dropped (as ManifoldKD drops the student's extra tokens);
+    /// otherwise the tensor is returned as is.
+    /// </summary>
+    internal static Tensor CommonTokens(Tensor x, int axis, int prefix, int otherPrefix)
+    {
+        if (prefix <= otherPrefix) return x;
+        int total = x.Shape[axis];
+        var keep = Enumerable.Range(0, otherPrefix).Concat(Enumerable.Range(prefix, total - prefix)).ToArray();
+        return x.IndexSelect(axis, keep);
+    }
+
+    /// <summary>Attention maps (B, H, T, T) restricted to the common tokens (<see cref="CommonTokens"/>) on both axes, rows renormalised to sum to 1.</summary>
+    internal static Tensor CommonAttention(Tensor attention, int prefix, int otherPrefix)
+    {
+        if (prefix <= otherPrefix) return attention;
+        var a = CommonTokens(CommonTokens(attention, 2, prefix, otherPrefix), 3, prefix, otherPrefix);
+        return a / a.Sum(-1, keepdim: true);
+    }
+
+    /// <summary>HintWeight·L_hint + AttentionWeight·L_attn + RelationWeight·L_qkv + ManifoldWeight·L_manifold, averaged over the layer pairs.</summary>
+    private static Tensor FeatureTerms(DistillationHparams hp, VitOutput s, VitOutput t, VisionTransformer student, VisionTransformer teacher,
+        int[] sLayers, int[] tLayers, ModuleList<HintRegressor>? regressors, Batch batch)
+    {
+        int sp = student.Config.NumPrefixTokens, tp = teacher.Config.NumPrefixTokens;
+        Tensor total = Tensor.Scalar(0f);
+        int layers = sLayers.Length;
+        if (hp.HintWeight > 0)
+        {
+            var sf = sLayers.Select(i => ManifoldDistillation.PatchTokens(s.BlockOutputs[i], sp)).ToArray();
+            var tf = tLayers.Select(i => ManifoldDistillation.PatchTokens(t.BlockOutputs[i], tp)).ToArray();
+            total = total + FeatureDistillation.Hints(sf, tf, regressors!.Cast<HintRegressor?>().ToArray()) * (float)hp.HintWeight;
+        }
+        if (hp.AttentionWeight > 0)
+            total = total + AttentionDistillation.KlLayers(sLayers.Select(i => CommonAttention(s.Attentions[i], sp, tp)).ToArray(),
+                tLayers.Select(i => CommonAttention(t.Attentions[i], tp, sp)).ToArray(), hp.AttentionHeads) * (float)hp.AttentionWeight;
+        if (hp.RelationWeight > 0)
+            total = total + RelationDistillation.QkvRelationLayers(sLayers.Select(i => CommonTokens(s.Qkv[i], 1, sp, tp)).ToArray(),
+                tLayers.Select(i => CommonTokens(t.Qkv[i], 1, tp, sp)).ToArray(), hp.RelationHeads) * (float)hp.RelationWeight;
+        if (hp.ManifoldWeight > 0)
+        {
+            // K patches drawn from a generator fixed by (seed, epoch, batch): deterministic and identical after a resume.
+            var g = new Generator(unchecked((ulong)hp.Training.Seed * 0x9E3779B97F4A7C15UL ^ (ulong)batch.Epoch << 20 ^ (ulong)batch.BatchIndex ^ 0x4D414E49464F4C44UL));   // "MANIFOLD"
+            Tensor? m = null;
+            for (int l = 0; l < layers; l++)
+            {
+                var losses = ManifoldDistillation.Compute(ManifoldDistillation.PatchTokens(s.BlockOutputs[sLayers[l]], sp),
+                    ManifoldDistillation.PatchTokens(t.BlockOutputs[tLayers[l]], tp), hp.ManifoldSamples, g);
+                var w = losses.Weighted(hp.ManifoldPatchWeight, hp.ManifoldSampleWeight, hp.ManifoldRandomWeight);
+                m = m is null ? w : m + w;
+            }
+            total = total + m! * (float)(hp.ManifoldWeight / layers);
+        }
+        return total;
+    }
+}

@@ -1,0 +1,130 @@
+using Shrink.Data;
+using Shrink.Distillation;
+using Shrink.Experiments;
+using Shrink.Models;
+using Shrink.Tensors;
+using Shrink.Tensors.Nn;
+using Shrink.Tests.Training;
+using Shrink.Training;
+
+namespace Shrink.Tests.Distillation;
+
+/// <summary>The Distiller end to end: KD beats the no-KD baseline on a task with a known teacher; cached = live, bit for bit; counts; reuse; every term runs.</summary>
+[Collection(DefaultGeneratorCollection.Name)]
+public sealed class DistillerTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-kd-" + Guid.NewGuid().ToString("N"));
+
+    public DistillerTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    /// <summary>Random 1×4×4 images labelled by the teacher's arg-max: the teacher is the ground-truth function (with soft outputs).</summary>
+    private static ImageDataset Labelled(Module<Tensor, Tensor> teacher, int n, ulong seed, int classes = 4)
+    {
+        var raw = AugmentationReplayTests.Images(n, classes, seed, side: 4);
+        int[] labels;
+        using (Tensor.NoGrad()) labels = teacher.Forward(raw.ToTensor()).ArgMax(-1);
+        return new ImageDataset($"teacher-labelled {n}", raw.Pixels.ToArray(), labels, 1, 4, 4, raw.ClassNames);
+    }
+
+    private static Sequential LinearStudent(ulong seed, int classes = 4) => new(new Flatten(), new Linear(16, classes, generator: new Generator(seed)));
+
+    private static readonly TrainingHparams FewLabels = new()
+    {
+        Steps = "300ep", BatchSize = 8, Lr = 0.05, WeightDecay = 0, Normalization = "none", Seed = 1, EvalEvery = "0it", CheckpointEvery = "0it",
+    };
+
+    [Fact]
+    public void DistillationBeatsTheNoKdBaselineWithFewLabels()
+    {
+        // 8 classes, 16 inputs: 24 labels say little, 24 soft outputs (7 numbers each) pin down the linear map
+        var teacher = TeacherLogitCacheTests.Teacher(16, 8, 5, scale: 6f);
+        var train = Labelled(teacher, 24, 1, classes: 8);
+        var test = Labelled(teacher, 600, 2, classes: 8);
+        var baseline = new Distiller(new DistillationHparams { Training = FewLabels, Method = DistillationMethod.None }) { Progress = null }
+            .Fit(() => LinearStudent(3, 8), [], train, test);
+        var kd = new Distiller(new DistillationHparams { Training = FewLabels, Teachers = ["truth"], Alpha = 0.9, Temperature = 2 }) { Progress = null }
+            .Fit(() => LinearStudent(3, 8), [new("truth", teacher)], train, test);
+        Assert.True(kd.TestAccuracy > baseline.TestAccuracy + 0.15, $"KD {kd.TestAccuracy:P1} vs baseline {baseline.TestAccuracy:P1}");
+        Assert.Equal(0, baseline.LiveTeacherForwardPasses);
+        Assert.Equal(900L * 8, kd.LiveTeacherForwardPasses);   // 3 batches × 300 epochs × 8 images, one teacher
+        Assert.Equal(0, kd.TeacherForwardPassesSaved);
+        Assert.DoesNotContain(teacher.Parameters(), p => p.RequiresGrad);   // frozen
+    }
+
+    [Fact]
+    public void CachedDistillationEqualsLiveBitForBitAndRunsNoTeacher()
+    {
+        var teacher = TeacherLogitCacheTests.Teacher(16, 4, 7);
+        var train = Labelled(teacher, 20, 3);
+        var training = FewLabels with { Steps = "4ep", BatchSize = 6, CropPadding = 1, HorizontalFlip = true };
+        var live = new DistillationHparams { Training = training, Teachers = ["t"], Temperature = 3, Alpha = 0.7 };
+        var cached = live with { UseCache = true, CacheValues = TeacherCacheValues.Float32Logits };
+        var a = new Distiller(live) { Progress = null }.Fit(() => LinearStudent(9), [new("t", teacher)], train);
+        var cacheFolder = Path.Combine(_dir, "cache");
+        var distiller = new Distiller(cached) { Progress = null, CacheFolder = cacheFolder };
+        var b = distiller.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), cached));
+        foreach (var (name, p) in a.Student.NamedParameters())
+            Assert.Equal(p.ToArray(), b.Student.GetParameter(name).ToArray());
+        Assert.Equal(0, b.LiveTeacherForwardPasses);
+        Assert.Equal(4 * 3 * 6, b.CacheFillTeacherForwardPasses);   // 4 epochs of 3 batches of 6
+        Assert.Equal(4 * 3 * 6, a.LiveTeacherForwardPasses);
+        Assert.Single(b.Caches);
+        Assert.True(File.Exists(Path.Combine(b.Training.RunFolder!, Distiller.StudentFileName)));
+
+        // another student on the same teacher and inputs finds the cache: no teacher pass at all
+        var other = cached with { Student = "seed 10" };
+        var c = new Distiller(other) { Progress = null, CacheFolder = cacheFolder }.Fit(() => LinearStudent(10), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), other));
+        Assert.Equal(0, c.CacheFillTeacherForwardPasses + c.LiveTeacherForwardPasses);
+        Assert.Equal(4 * 3 * 6, c.TeacherForwardPassesSaved);
+
+        // the finished run is reused: nothing trained, no teacher, no cache
+        var again = new Distiller(cached) { Progress = null, CacheFolder = cacheFolder }.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), cached));
+        Assert.True(again.Training.Reused);
+        Assert.Equal(0, again.CacheFillTeacherForwardPasses + again.LiveTeacherForwardPasses);
+        foreach (var (name, p) in a.Student.NamedParameters())
+            Assert.Equal(p.ToArray(), again.Student.GetParameter(name).ToArray());
+
+        // an un-augmented cache is one pass over the data, whatever the number of epochs
+        var plain = live with { Training = training with { CropPadding = 0, HorizontalFlip = false }, UseCache = true, CacheTopK = 2 };
+        var d = new Distiller(plain) { Progress = null, CacheFolder = cacheFolder }.Fit(() => LinearStudent(9), [new("t", teacher)], train);
+        Assert.Equal(20, d.CacheFillTeacherForwardPasses);
+        Assert.True(d.Caches[0].IsEpochIndependent);
+    }
+
+    [Fact]
+    public void CoAdviseStudentWithEveryFeatureTermTrains()
+    {
+        var cfg = new VitConfig { ImageSize = 8, PatchSize = 4, EmbedDim = 16, Depth = 2, NumHeads = 2, MlpRatio = 2, NumClasses = 4 };
+        var vitTeacher = new VisionTransformer(cfg with { EmbedDim = 24, NumHeads = 2 }, seed: 1);
+        var mlpTeacher = new Sequential(new Flatten(), new Linear(64, 4, generator: new Generator(2)));
+        var data = AugmentationReplayTests.Images(24, 4, 4, side: 8);
+        var hp = new DistillationHparams
+        {
+            Training = new TrainingHparams { Steps = "3it", BatchSize = 8, Normalization = "none", EvalEvery = "0it" },
+            Method = DistillationMethod.CoAdvise, Teachers = ["vit", "mlp"], TeacherWeights = [1.0, 0.5], Temperature = 2,
+            HintWeight = 1, AttentionWeight = 1, RelationWeight = 1, RelationHeads = 2, ManifoldWeight = 1, ManifoldSamples = 5,
+            StudentLayers = [0, -1], TeacherLayers = [0, 1],
+        };
+        var student = new VisionTransformer(cfg with { NumDistillationTokens = 2 }, seed: 3);
+        var result = new Distiller(hp) { Progress = null }.Fit(() => student, [new("vit", vitTeacher), new("mlp", mlpTeacher)], data, data);
+        Assert.Equal(3 * 8 * 2, result.LiveTeacherForwardPasses);
+        Assert.True(double.IsFinite(result.Training.History[^1].TrainLoss));
+        var wrapper = (DistillationStudent)result.Training.Model;
+        Assert.Equal(2, wrapper.Regressors!.Count);
+        Assert.All(wrapper.Regressors, r => Assert.NotNull(r.Proj.Weight.Grad));   // the regressors trained with the student
+        Assert.Contains(wrapper.StateDict().Keys, k => k.StartsWith("hint_regressors.1.proj.", StringComparison.Ordinal));
+        Assert.Contains("head_dist_1.weight", result.Student.StateDict().Keys);
+
+        // DeiT hard and soft need a distillation token
+        var deit = hp with { Method = DistillationMethod.DeiTHard, Teachers = ["mlp"], TeacherWeights = null, HintWeight = 0, AttentionWeight = 0, RelationWeight = 0, ManifoldWeight = 0 };
+        var e = Assert.Throws<ArgumentException>(() => new Distiller(deit) { Progress = null }.Fit(() => new VisionTransformer(cfg), [new("mlp", mlpTeacher)], data));
+        Assert.Contains("distillation token", e.Message);
+        var ok = new Distiller(deit with { Method = DistillationMethod.DeiTSoft }) { Progress = null }
+            .Fit(() => new VisionTransformer(cfg with { DistillationToken = true }), [new("mlp", mlpTeacher)], data);
+        Assert.True(double.IsFinite(ok.Training.History[^1].TrainLoss));
+        Assert.Throws<ArgumentException>(() => new DistillationHparams { Teachers = ["a"], UseCache = true, HintWeight = 1 }.Validate());
+        Assert.Throws<ArgumentException>(() => new Distiller(deit).Fit(() => student, [new("other", mlpTeacher)], data));
+    }
+}
