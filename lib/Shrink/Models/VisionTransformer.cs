@@ -114,7 +114,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         NumHeads = numHeads; _attnDrop = attnDrop;
         Qkv = RegisterModule("qkv", new Linear(dim, 3 * dim, qkvBias, generator));
         Proj = RegisterModule("proj", new Linear(dim, dim, true, generator));
-        _projDrop = new Dropout(projDrop);
+        _projDrop = RegisterModule("proj_drop", new Dropout(projDrop));
     }
 
     /// <inheritdoc/>
@@ -170,7 +170,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
     {
         Fc1 = RegisterModule("fc1", new Linear(dim, hidden, true, generator));
         Fc2 = RegisterModule("fc2", new Linear(hidden, dim, true, generator));
-        _drop = new Dropout(drop);
+        _drop = RegisterModule("drop", new Dropout(drop));
     }
 
     /// <summary>(…, D) → (…, D).</summary>
@@ -316,7 +316,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
         DistTokens = distTokens;
         DistToken = distCount > 0 ? distTokens[0] : null;
         PosEmbed = RegisterParameter("pos_embed", Tensor.Zeros(1, config.NumPatches + config.NumPrefixTokens, d));
-        _posDrop = new Dropout(config.DropRate);
+        _posDrop = RegisterModule("pos_drop", new Dropout(config.DropRate));
         var blocks = new List<Block>();
         for (int i = 0; i < config.Depth; i++)
         {
