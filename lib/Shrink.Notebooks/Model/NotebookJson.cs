@@ -22,6 +22,8 @@ internal static class NotebookJson
         if (bom)
             bytes = bytes[3..];
         style = JsonTextStyle.Detect(bytes.Span, bom);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+            throw new NotebookFormatException(file, $"not valid UTF-8 (first bad byte at offset {FirstInvalidUtf8(bytes.Span) + (bom ? 3 : 0)})");
         JsonElement root;
         try
         {
@@ -38,6 +40,20 @@ internal static class NotebookJson
             throw new NotebookFormatException(file, $"not valid JSON: {e.Message}", e);
         }
         return ToNode(root, "$", file);
+    }
+
+    static int FirstInvalidUtf8(ReadOnlySpan<byte> utf8)
+    {
+        Span<char> buffer = stackalloc char[256];
+        int offset = 0;
+        while (offset < utf8.Length)
+        {
+            var status = System.Text.Unicode.Utf8.ToUtf16(utf8[offset..], buffer, out int read, out _, replaceInvalidSequences: false);
+            offset += read;
+            if (status == System.Buffers.OperationStatus.InvalidData || status == System.Buffers.OperationStatus.NeedMoreData)
+                return offset;
+        }
+        return offset;
     }
 
     static string FirstSentence(string message)
