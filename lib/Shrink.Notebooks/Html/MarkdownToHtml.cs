@@ -24,7 +24,7 @@ public static partial class MarkdownToHtml
     [GeneratedRegex(@"^\s*(```+|~~~+)\s*([^`\s]*)")]
     private static partial Regex Fence();
 
-    [GeneratedRegex(@"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")]
+    [GeneratedRegex(@"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")]
     private static partial Regex TableSeparator();
 
     /// <summary>Converts Markdown to an HTML fragment.</summary>
