@@ -14,10 +14,10 @@ namespace Shrink.Notebooks.Execution;
 
 /// <summary>
 /// One Roslyn script session, as the Polyglot C# kernel keeps one per notebook: the first cell runs with
-/// <c>CSharpScript.RunAsync</c>, every later one with <c>ContinueWithAsync</c> on the previous state, so variables,
-/// types and usings carry over and a later <c>var x</c> shadows an earlier one. No globals object; the kernel's
-/// default usings (<see cref="DefaultImports"/>), <c>LanguageVersion.Latest</c>, and <see cref="Display"/> imported
-/// statically for <c>display(x)</c>. <c>#r</c> and <c>#load</c> paths resolve against the notebook's folder.
+/// <c>CSharpScript.Create(…).RunAsync</c> (CSharpScript.RunAsync with an exception handler), every later one with
+/// <c>ContinueWithAsync</c> on the previous state, so variables, types and usings carry over and a later
+/// <c>var x</c> shadows an earlier one. No globals object; the kernel's default usings (<see cref="DefaultImports"/>),
+/// <c>LanguageVersion.Latest</c>, and <see cref="Display"/> imported statically for <c>display(x)</c>. <c>#r</c> and <c>#load</c> paths resolve against the notebook's folder.
 /// </summary>
 internal sealed class CSharpScriptSession
 {
@@ -66,21 +66,16 @@ internal sealed class CSharpScriptSession
         ScriptState<object> next;
         try
         {
+            // The first cell: CSharpScript.Create(…).RunAsync is CSharpScript.RunAsync with an exception handler, so a
+            // first cell that throws keeps what it declared before the throw, as every later cell does.
             next = _state is null
-                ? await CSharpScript.RunAsync(code, options, globals: null, globalsType: null, cancellationToken: cancellationToken)
+                ? await CSharpScript.Create(code, options).RunAsync(globals: null, catchException: _ => true, cancellationToken)
                       .ConfigureAwait(false)
                 : await _state.ContinueWithAsync(code, options, catchException: _ => true, cancellationToken).ConfigureAwait(false);
         }
         catch (CompilationErrorException e)
         {
             return CellOutcome.CompileError(e.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList());
-        }
-        catch (Exception e) when (_state is null && e is not OperationCanceledException)
-        {
-            // RunAsync has no catchException parameter: the first cell's runtime exception arrives here, and the session
-            // starts afresh with the next cell (declarations of a failed first cell are lost, as they would be in
-            // .NET Interactive when its first submission throws before completing).
-            return CellOutcome.RuntimeError(Unwrap(e), LocateFrames(Unwrap(e)));
         }
         _state = next;
         if (next.Exception is { } thrown)

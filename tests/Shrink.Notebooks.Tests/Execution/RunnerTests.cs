@@ -200,3 +200,16 @@ public class RunnerStopTests
         Assert.Equal("21", result.Notebook.Cells[2].Outputs[0].GetData("text/plain"));
     }
 }
+
+public class FirstCellTests
+{
+    [Fact]
+    public async Task AFirstCellThatThrowsKeepsWhatItDeclaredBeforeTheThrow()
+    {
+        var nb = NotebookBuilder.Create("var kept = 41;\nthrow new Exception(\"first\");", "kept + 1");
+        var result = await NotebookRunner.RunAsync(nb, TestPaths.NewTempFolder(), options: new NotebookRunOptions { KeepGoing = true });
+        Assert.Equal([CellStatus.Failed, CellStatus.Succeeded], result.Cells.Select(c => c.Status));
+        Assert.Contains("code cell 1 (notebook cell 1), line 2: Exception: first", result.Cells[0].Error);
+        Assert.Equal("42", result.Notebook.Cells[1].Outputs[0].GetData("text/plain"));
+    }
+}
