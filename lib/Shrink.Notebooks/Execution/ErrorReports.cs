@@ -47,7 +47,11 @@ internal static class ErrorReports
         }
         string evalue = $"{where}: {e.GetType().Name}: {e.Message}";
         var traceback = new List<string> { evalue, "" };
-        traceback.AddRange(e.ToString().Split('\n').Select(l => l.TrimEnd('\r')));
+        traceback.AddRange(e.ToString().Split('\n').Select(l => l.TrimEnd('\r'))
+            .Where(l => !l.TrimStart().StartsWith("at Microsoft.CodeAnalysis.Scripting.", StringComparison.Ordinal)));
+        // The runner's own frames are gone; drop the async separators they leave dangling at the end.
+        while (traceback[^1].TrimStart().StartsWith("--- End of stack trace", StringComparison.Ordinal))
+            traceback.RemoveAt(traceback.Count - 1);
         return (NotebookOutput.Error(e.GetType().FullName ?? e.GetType().Name, evalue, traceback), evalue);
     }
 
