@@ -1,3 +1,4 @@
+// Usage: node make-vscode-fixture-edited.js vscode-polyglot.ipynb > vscode-polyglot-edited.ipynb
 // The fixture after three edits made the way VS Code would save them (see NotebookModelTests.EditsAreWrittenAsVsCodeWritesThem).
 const fs = require('fs');
 const nb = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));

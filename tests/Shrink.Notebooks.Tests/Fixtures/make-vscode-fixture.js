@@ -1,3 +1,4 @@
+// Usage: node make-vscode-fixture.js > vscode-polyglot.ipynb
 // Writes a notebook exactly as VS Code's ipynb serializer does: keys sorted recursively, JSON.stringify(…, undefined, ' ') + '\n'.
 function sort(v) {
   if (Array.isArray(v)) return v.map(sort);
