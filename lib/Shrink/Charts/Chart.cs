@@ -72,10 +72,11 @@ public static class Chart
 
     /// <summary>
     /// A single-channel image <paramref name="pixels"/> (<c>pixels[row, column]</c>, row 0 at the top, as images are stored)
-    /// drawn as a heatmap in <paramref name="colorscale"/> (default "Greys": low values black). Heatmaps draw row 0 at the
-    /// bottom, so the rows are flipped here and the picture appears the right way up.
+    /// drawn as a heatmap without a colour bar. Heatmaps draw row 0 at the bottom, so the rows are flipped here and the
+    /// picture appears the right way up. The default grey scale ("Greys") draws low values black and high values white, as
+    /// the images are usually shown; <paramref name="reverseScale"/> swaps the ends (checked in Chromium).
     /// </summary>
-    public static Figure Image<T>(T[,] pixels, string? name = null, string colorscale = "Greys")
+    public static Figure Image<T>(T[,] pixels, string? name = null, string colorscale = "Greys", bool reverseScale = false)
         where T : INumberBase<T>
     {
         ArgumentNullException.ThrowIfNull(pixels);
@@ -83,7 +84,11 @@ public static class Chart
         var flipped = new T[h, w];
         for (int r = 0; r < h; r++)
             for (int c = 0; c < w; c++) flipped[r, c] = pixels[h - 1 - r, c];
-        return Heatmap(flipped, name: name, colorscale: colorscale);
+        return new(new Heatmap(Series.ToRows(flipped, Series.Label("Image", name)), null, null, name, colorscale, null)
+        {
+            ShowScale = false,
+            ReverseScale = reverseScale,
+        });
     }
 
     /// <summary>Contours of <paramref name="z"/> (<c>z[row, column]</c>) over x (one per column) and y (one per row).</summary>

@@ -48,7 +48,13 @@ public abstract class MatrixTrace : Trace
     /// <summary>A Plotly colour scale name, e.g. <c>Viridis</c>, <c>RdBu</c>, <c>Greys</c>.</summary>
     public string Colorscale { get; }
 
-    internal override bool HasColorBar => true;
+    /// <summary>Whether the colour bar is drawn (Plotly <c>showscale</c>); default true.</summary>
+    public bool ShowScale { get; internal init; } = true;
+
+    /// <summary>Whether the colour scale runs backwards (Plotly <c>reversescale</c>); default false.</summary>
+    public bool ReverseScale { get; internal init; }
+
+    internal override bool HasColorBar => ShowScale;
 
     private protected override string SizeText => $"{Rows}×{Columns}";
 
@@ -61,6 +67,8 @@ public abstract class MatrixTrace : Trace
         foreach (var row in _z) FigureJson.WriteNumbers(w, row);
         w.WriteEndArray();
         w.WriteString("colorscale", Colorscale);
+        if (!ShowScale) w.WriteBoolean("showscale", false);
+        if (ReverseScale) w.WriteBoolean("reversescale", true);
         WriteKindProperties(w);
     }
 

@@ -76,6 +76,9 @@ public class FigureJsonTests
         Assert.Equal(new double?[] { 5, 6 }, Numbers(rows[0]));   // heatmap row 0 is the bottom: the image's last row
         Assert.Equal(new double?[] { 1, 2 }, Numbers(rows[2]));
         Assert.Equal("Greys", (string?)t["colorscale"]);
+        Assert.False((bool)t["showscale"]!);
+        Assert.Null(t["reversescale"]);
+        Assert.True((bool)Parse(Chart.Image(new float[,] { { 1 } }, reverseScale: true))["data"]![0]!["reversescale"]!);
     }
 
     [Fact]
