@@ -170,7 +170,7 @@ public static partial class Functional
     }
 
     /// <summary>The shared forward and backward of both attention entry points; holds P for the backward.</summary>
-    private sealed unsafe class AttentionCore
+    private sealed class AttentionCore
     {
         private readonly int _slices, _nq, _nk, _d, _dv;
         private readonly float _scale;
@@ -220,27 +220,9 @@ public static partial class Functional
             Gemm.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, 0f, c, ldc);
         }
 
-        /// <summary>Whether the slices run in <see cref="SmallAttention"/> (no mask, small and 16-aligned sizes).</summary>
-        private bool Small => _maskArray is null && SmallAttention.Supports(_nk, _d, _dv);
-
-        /// <summary>Runs <paramref name="body"/>(first slice, count) over the slices in parallel chunks of at least ~32k multiply-adds.</summary>
-        private void ForSmallSlices(Action<int, int> body) =>
-            ParallelChunks.For(_slices, Math.Max(1, (1 << 15) / Math.Max(1, _nq * _nk * (_d + _dv))), body);
-
         public void Forward(AttentionOperand o)
         {
             var pArr = _p.Storage; int nq = _nq, nk = _nk;
-            if (Small)
-            {
-                ForSmallSlices((s0, n) =>
-                {
-                    fixed (float* qb = _q.Array, kb = _k.Array, vb = _v.Array, pb = pArr, ob = o.Array)
-                        for (int i = s0; i < s0 + n; i++)
-                            SmallAttention.Forward(nq, nk, _d, _dv, _scale, qb + _q.SliceOffset(i), _q.Ld, kb + _k.SliceOffset(i), _k.Ld,
-                                vb + _v.SliceOffset(i), _v.Ld, pb + (long)i * nq * nk, ob + o.SliceOffset(i), o.Ld);
-                });
-                return;
-            }
             ForSlices(i =>
             {
                 var pi = pArr.AsSpan(i * nq * nk, nq * nk);
@@ -273,21 +255,6 @@ public static partial class Functional
         {
             bool needS = dq is not null || dk is not null || (_mask is not null && _mask.RequiresGrad);
             var pArr = _p.Storage; int nq = _nq, nk = _nk, size = nq * nk;
-            if (Small)
-            {
-                ForSmallSlices((s0, n) =>
-                {
-                    fixed (float* qb = _q.Array, kb = _k.Array, vb = _v.Array, pb = pArr, gb = g.Array,
-                           dqb = dq?.Array, dkb = dk?.Array, dvb = dv?.Array)
-                        for (int i = s0; i < s0 + n; i++)
-                            SmallAttention.Backward(nq, nk, _d, _dv, _scale, qb + _q.SliceOffset(i), _q.Ld, kb + _k.SliceOffset(i), _k.Ld,
-                                vb + _v.SliceOffset(i), _v.Ld, pb + (long)i * size, gb + g.SliceOffset(i), g.Ld,
-                                dq is null ? null : dqb + dq.SliceOffset(i), dq?.Ld ?? 0,
-                                dk is null ? null : dkb + dk.SliceOffset(i), dk?.Ld ?? 0,
-                                dv is null ? null : dvb + dv.SliceOffset(i), dv?.Ld ?? 0);
-                });
-                return null;
-            }
             var dS = needS ? Tensor.Empty(_pShape) : null; var sArr = dS?.Storage;
             ForSlices(i =>
             {

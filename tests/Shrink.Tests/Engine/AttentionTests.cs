@@ -64,17 +64,6 @@ public class AttentionTests
     [Fact] public void MatchesCompositeLearnedBiasMask() => CompareWithComposite([2, 3, 4, 4], 6, 2, Tensor.Randn([3, 4, 6], new Generator(9)).RequiresGrad_(), 1e-4f, useWeights: true);
     [Fact] public void MatchesCompositeLargeParallel() => CompareWithComposite([4, 3, 64, 16], 64, 16, null, 2e-4f, useWeights: true);
 
-    // Sizes the register kernel (Kernels/SmallAttention.cs) takes: ≤ 64 keys, head widths multiples of 16 — the ViT shapes.
-    [Theory]
-    [InlineData(17, 17, 16, 16, false)]
-    [InlineData(17, 17, 16, 16, true)]
-    [InlineData(50, 50, 64, 64, false)]
-    [InlineData(5, 33, 32, 48, true)]
-    [InlineData(40, 64, 48, 16, false)]
-    [InlineData(3, 1, 16, 32, false)]
-    public void MatchesCompositeSmallKernelSizes(int nq, int nk, int d, int dv, bool useWeights) =>
-        CompareWithComposite([2, 3, nq, d], nk, dv, null, 2e-4f, useWeights);
-
     [Fact]
     public void MatchesCompositeKeyPaddingMask()
     {
@@ -188,41 +177,5 @@ public class AttentionTests
         Assert.Contains("[2, 3, 4]", e.Message); Assert.Contains("[2, 5, 3]", e.Message); Assert.Contains("[2, 5, 2]", e.Message);
         var e2 = Assert.Throws<ArgumentException>(() => F.ScaledDotProductAttention(Tensor.Zeros(2, 3, 4), Tensor.Zeros(2, 5, 4), Tensor.Zeros(2, 5, 2), Tensor.Zeros(4, 5)));
         Assert.Contains("[4, 5]", e2.Message);
-    }
-}
-
-/// <summary>Switches the process-wide attention kernel, so it runs alone (no test runs beside it).</summary>
-[Collection(Shrink.Tests.Training.DefaultGeneratorCollection.Name)]
-public class SmallAttentionKernelTests
-{
-    [Fact]
-    public void SmallKernelMatchesGemmPath()
-    {
-        // The same packed ViT attention through the register kernel and through the GEMM path: outputs and gradients agree.
-        float[] Run(bool small, out float[] grad)
-        {
-            var saved = Shrink.Tensors.Kernels.SmallAttention.Enabled;
-            Shrink.Tensors.Kernels.SmallAttention.Enabled = small;
-            try
-            {
-                var qkv = Tensor.Randn([3, 17, 3 * 64], new Generator(11)).RequiresGrad_();
-                var (o, _) = F.ScaledDotProductAttentionPacked(qkv, 4);
-                (o * Tensor.Randn([3, 17, 64], new Generator(12))).Sum().Backward();
-                grad = qkv.Grad!.ToArray();
-                return o.ToArray();
-            }
-            finally { Shrink.Tensors.Kernels.SmallAttention.Enabled = saved; }
-        }
-        var oSmall = Run(true, out var gSmall);
-        var oGemm = Run(false, out var gGemm);
-        AttentionTestsClose(oGemm, oSmall, 1e-5f);
-        AttentionTestsClose(gGemm, gSmall, 1e-5f);
-    }
-
-    private static void AttentionTestsClose(float[] expected, float[] actual, float tol)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * (1 + Math.Abs(expected[i])), $"element {i}: expected {expected[i]}, got {actual[i]}");
     }
 }
