@@ -19,6 +19,9 @@ switch (which)
         Shrink.Bench.VitBench.Run("S", seconds);
         Shrink.Bench.VitBench.Run("M", seconds);
         break;
+    case "attn":
+        AttentionBench(seconds);
+        break;
     case "S" or "M":
         Shrink.Bench.VitBench.Run(which, seconds);
         break;
@@ -53,4 +56,22 @@ static float[] RandomNormal(Random rng, int count)
     for (int i = 0; i < count; i++)
         x[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
     return x;
+}
+
+// Packed attention alone, forward + backward, at the S and M benchmark shapes (B, N, 3·D, heads).
+static void AttentionBench(double seconds)
+{
+    foreach (var (name, b, n, dim, heads) in new[] { ("S", 128, 17, 64, 4), ("M", 64, 50, 192, 3), ("micro", 128, 50, 128, 4) })
+    {
+        var qkv = Shrink.Tensors.Tensor.Randn([b, n, 3 * dim], new Shrink.Tensors.Generator(1)).RequiresGrad_();
+        var g = Shrink.Tensors.Tensor.Randn([b, n, dim], new Shrink.Tensors.Generator(2));
+        double Rate(bool backward) => Measure.Rate(() =>
+        {
+            using var scope = Shrink.Tensors.TensorScope.Begin();
+            var (o, _) = Shrink.Tensors.Functional.ScaledDotProductAttentionPacked(qkv, heads);
+            if (backward) { (o * g).Sum().Backward(); qkv.Grad = null; }
+        }, b, seconds);
+        Console.WriteLine($"shrink-attn-{name}-fwd {Rate(false):F0} img/s");
+        Console.WriteLine($"shrink-attn-{name}-fwdbwd {Rate(true):F0} img/s");
+    }
 }

@@ -64,6 +64,16 @@ public class AttentionTests
     [Fact] public void MatchesCompositeLearnedBiasMask() => CompareWithComposite([2, 3, 4, 4], 6, 2, Tensor.Randn([3, 4, 6], new Generator(9)).RequiresGrad_(), 1e-4f, useWeights: true);
     [Fact] public void MatchesCompositeLargeParallel() => CompareWithComposite([4, 3, 64, 16], 64, 16, null, 2e-4f, useWeights: true);
 
+    // The attention shapes of the ViTs on 28×28 images (17 or 50 tokens, head widths 16 to 64), with and without weights.
+    [Theory]
+    [InlineData(17, 17, 16, 16, false)]
+    [InlineData(17, 17, 16, 16, true)]
+    [InlineData(50, 50, 64, 64, false)]
+    [InlineData(5, 33, 32, 48, true)]
+    [InlineData(3, 1, 16, 32, false)]
+    public void MatchesCompositeVitSizes(int nq, int nk, int d, int dv, bool useWeights) =>
+        CompareWithComposite([2, 3, nq, d], nk, dv, null, 2e-4f, useWeights);
+
     [Fact]
     public void MatchesCompositeKeyPaddingMask()
     {
