@@ -112,7 +112,7 @@ public static class LearngeneCoefficients
         for (int l = 0; l < depth; l++)
         {
             var values = new string[count];
-            for (int n = 0; n < count; n++) values[n] = c[l, n].ToString("0.####", CultureInfo.InvariantCulture);
+            for (int n = 0; n < count; n++) values[n] = (c[l, n] + 0.0).ToString("0.####", CultureInfo.InvariantCulture);
             rows.Add($"l={l + 1}: {string.Join(", ", values)}");
         }
         return string.Join(" | ", rows);

@@ -9,8 +9,8 @@ namespace Shrink.Genes;
 /// Saves and loads a decomposed model (<see cref="LearngeneVit"/>: learngenes plus embeddings, norm and head) as one
 /// safetensors file, so recomposition can start from a file.
 /// <para>
-/// Tensor names are the model's state dict: <c>patch_embed.proj.weight</c>, <c>patch_embed.proj.bias</c>, <c>cls_token</c>
-/// (with a class token), <c>pos_embed</c>, then for each learngene A_n (n = 1 … k, stored 0-based as i = n − 1)
+/// Tensor names are the model's state dict: <c>cls_token</c> (with a class token), <c>pos_embed</c>,
+/// <c>patch_embed.proj.weight</c>, <c>patch_embed.proj.bias</c>, then for each learngene A_n (n = 1 … k, stored 0-based as i = n − 1)
 /// <c>learngenes.{i}.norm1.weight</c>, <c>learngenes.{i}.norm1.bias</c>, <c>learngenes.{i}.attn.qkv.weight</c>,
 /// <c>learngenes.{i}.attn.qkv.bias</c>, <c>learngenes.{i}.attn.proj.weight</c>, <c>learngenes.{i}.attn.proj.bias</c>,
 /// <c>learngenes.{i}.norm2.*</c>, <c>learngenes.{i}.mlp.fc1.*</c>, <c>learngenes.{i}.mlp.fc2.*</c> (the suffix after
