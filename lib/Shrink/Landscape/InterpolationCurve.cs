@@ -1,7 +1,7 @@
 namespace Shrink.Landscape;
 
 /// <summary>
-/// Loss and error along the linear path θ_α = θ_a + α·(θ_b − θ_a) between two solutions, with the barriers.
+/// Loss and error along the linear path θ_α = (1 − α)·θ_a + α·θ_b between two solutions, with the barriers.
 /// <list type="bullet">
 /// <item><see cref="ErrorBarrier"/> = max_α ε(θ_α) − ½(ε(θ_a) + ε(θ_b)) — Frankle et al. 2020 ("linear mode connectivity"): a
 /// pair is linearly connected (stable) when this is ≈ 0 (they use 2%).</item>

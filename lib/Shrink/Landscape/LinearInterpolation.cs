@@ -6,7 +6,8 @@ namespace Shrink.Landscape;
 
 /// <summary>
 /// Evaluates the linear path between two solutions θ_a and θ_b of the same architecture (Goodfellow et al. 2015;
-/// Frankle et al. 2020): θ_α = θ_a + α·(θ_b − θ_a) for α in [0, 1] (written this way, θ_b = θ_a gives θ_α = θ_a exactly, so the
+/// Frankle et al. 2020): θ_α = (1 − α)·θ_a + α·θ_b for α in [0, 1], computed as θ_a + α·(θ_b − θ_a) for α ≤ ½ and
+/// θ_b − (1 − α)·(θ_b − θ_a) above, so both endpoints are reproduced exactly and θ_b = θ_a gives θ_α = θ_a at every α (the
 /// barrier between a model and itself is exactly 0). Returns an <see cref="InterpolationCurve"/> with the barriers.
 /// <para>
 /// Parameters are interpolated; buffers other than pruning masks (BatchNorm running statistics) are interpolated the
@@ -53,9 +54,10 @@ public sealed class LinearInterpolation
             if (!t.Shape.SequenceEqual(start[k].Shape)) throw new ArgumentException($"LinearInterpolation: '{k}' has shape ({string.Join(", ", start[k].Shape)}) in the first model and ({string.Join(", ", t.Shape)}) in the second.");
         }
         var sa = keys.ToDictionary(k => k, k => start[k].ToArray());
+        var sb = keys.ToDictionary(k => k, k => b[k].ToArray());
         var diff = keys.ToDictionary(k => k, k =>
         {
-            var x = sa[k]; var y = b[k].ToArray();
+            var x = sa[k]; var y = sb[k];
             var d = new float[x.Length];
             for (int i = 0; i < d.Length; i++) d[i] = y[i] - x[i];
             return d;
@@ -66,14 +68,16 @@ public sealed class LinearInterpolation
         {
             for (int p = 0; p < points.Length; p++)
             {
-                float alpha = (float)points[p];
+                float alpha = (float)points[p], beta = (float)(1 - points[p]);
+                bool fromB = points[p] > 0.5;
                 var state = new Dictionary<string, Tensor>();
                 using (TensorScope.Suspend())
                     foreach (var k in keys)
                     {
                         var x = sa[k]; var d = diff[k];
                         var v = new float[x.Length];
-                        for (int i = 0; i < v.Length; i++) v[i] = x[i] + alpha * d[i];
+                        if (fromB) { var y = sb[k]; for (int i = 0; i < v.Length; i++) v[i] = y[i] - beta * d[i]; }
+                        else for (int i = 0; i < v.Length; i++) v[i] = x[i] + alpha * d[i];
                         state[k] = Tensor.FromArray(v, [.. start[k].Shape]);
                     }
                 a.LoadStateDict(state, strict: false);
