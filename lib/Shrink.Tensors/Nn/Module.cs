@@ -67,9 +67,11 @@ public abstract class Module
     /// Registers a buffer: a tensor that belongs to the module's state but is not trained (BatchNorm running
     /// statistics, pruning masks). Persistent buffers go into <see cref="StateDict"/>; non-persistent ones do not.
     /// Returns the stored tensor, which is <paramref name="data"/> itself unless it had to be copied out of a
-    /// <see cref="TensorScope"/> (or made contiguous).
+    /// <see cref="TensorScope"/> (or made contiguous). Public as PyTorch's <c>register_buffer</c>, so that code outside
+    /// a layer can attach state to it (a pruning mask <c>weight_mask</c> next to <c>weight</c>).
     /// </summary>
-    protected Tensor RegisterBuffer(string name, Tensor data, bool persistent = true)
+    /// <exception cref="ArgumentException">The name is empty, contains '.', or is already used by a parameter, buffer or child.</exception>
+    public Tensor RegisterBuffer(string name, Tensor data, bool persistent = true)
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckName(name);
@@ -79,6 +81,14 @@ public abstract class Module
         _buffers.Add(name, (t, persistent));
         return t;
     }
+
+    /// <summary>True when this module (not a descendant) has a buffer named <paramref name="name"/>.</summary>
+    public bool HasBuffer(string name) => _buffers.ContainsKey(name);
+
+    /// <summary>
+    /// Removes this module's own buffer <paramref name="name"/> (PyTorch <c>del module.name</c>); returns false when there is none.
+    /// </summary>
+    public bool RemoveBuffer(string name) => _buffers.Remove(name);
 
     /// <summary>Registers <paramref name="module"/> as the child <paramref name="name"/> and returns it (PyTorch <c>add_module</c>).</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module?

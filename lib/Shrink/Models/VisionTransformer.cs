@@ -49,6 +49,22 @@ public sealed record VitConfig
     /// <summary>LayerNorm epsilon; timm's ViTs use 1e−6.</summary>
     public float LayerNormEps { get; init; } = 1e-6f;
 
+    /// <summary>
+    /// Heads of each block after structured pruning (<see cref="Pruning.StructuredPruning"/>), or null (default) when
+    /// every block has <see cref="NumHeads"/>. Each head keeps the width <see cref="HeadDim"/> = EmbedDim / NumHeads, so a
+    /// block with h heads has qkv (3·h·d_h, D) and proj (D, h·d_h).
+    /// </summary>
+    public IReadOnlyList<int>? BlockNumHeads { get; init; }
+    /// <summary>MLP hidden width of each block after structured pruning, or null (default) when every block has <see cref="MlpHidden"/>.</summary>
+    public IReadOnlyList<int>? BlockMlpHidden { get; init; }
+
+    /// <summary>Width of one attention head d_h = EmbedDim / NumHeads (timm's <c>head_dim</c>), unchanged by head pruning.</summary>
+    public int HeadDim => EmbedDim / NumHeads;
+    /// <summary>Number of heads of block <paramref name="block"/>: <see cref="BlockNumHeads"/>[block] or <see cref="NumHeads"/>.</summary>
+    public int HeadsOf(int block) => BlockNumHeads is { } h ? h[block] : NumHeads;
+    /// <summary>MLP hidden width of block <paramref name="block"/>: <see cref="BlockMlpHidden"/>[block] or <see cref="MlpHidden"/>.</summary>
+    public int MlpHiddenOf(int block) => BlockMlpHidden is { } m ? m[block] : MlpHidden;
+
     /// <summary>Number of patch tokens N = (ImageSize / PatchSize)².</summary>
     public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
     /// <summary>The number of distillation tokens (and distillation heads): <see cref="NumDistillationTokens"/> when ≥ 1, else 1 with <see cref="DistillationToken"/>, else 0.</summary>
@@ -94,7 +110,8 @@ public sealed class PatchEmbed : Module<Tensor, Tensor>
 
 /// <summary>
 /// Multi-head self-attention (timm <c>Attention</c>): packed <c>qkv</c> Linear(D, 3D) laid out [q; k; v] along the
-/// output axis with heads contiguous, softmax(q kᵀ/√d_h) v per head, then <c>proj</c> Linear(D, D).
+/// output axis with heads contiguous, softmax(q kᵀ/√d_h) v per head, then <c>proj</c> Linear(D, D). After head pruning
+/// the inner width is H·d_h &lt; D: qkv is Linear(D, 3·H·d_h) and proj Linear(H·d_h, D), d_h unchanged.
 /// </summary>
 public sealed class Attention : Module<Tensor, Tensor>
 {
@@ -104,16 +121,25 @@ public sealed class Attention : Module<Tensor, Tensor>
     public Linear Proj { get; }
     /// <summary>Number of heads H.</summary>
     public int NumHeads { get; }
+    /// <summary>Width of one head d_h (timm <c>head_dim</c>).</summary>
+    public int HeadDim { get; }
+    /// <summary>Inner width H·d_h (D for an unpruned layer).</summary>
+    public int InnerDim => NumHeads * HeadDim;
     private readonly float _attnDrop;
     private readonly Dropout _projDrop;
 
-    /// <summary>Creates the layer for width <paramref name="dim"/> with <paramref name="numHeads"/> heads.</summary>
-    public Attention(int dim, int numHeads, bool qkvBias = true, float attnDrop = 0f, float projDrop = 0f, Generator? generator = null)
+    /// <summary>
+    /// Creates the layer for width <paramref name="dim"/> with <paramref name="numHeads"/> heads of width
+    /// <paramref name="headDim"/> (0, the default: dim / numHeads as in timm; a pruned layer passes the original d_h).
+    /// </summary>
+    public Attention(int dim, int numHeads, bool qkvBias = true, float attnDrop = 0f, float projDrop = 0f, Generator? generator = null, int headDim = 0)
     {
-        if (dim % numHeads != 0) throw new ArgumentException($"Attention: dim {dim} is not a multiple of num_heads {numHeads}.");
-        NumHeads = numHeads; _attnDrop = attnDrop;
-        Qkv = RegisterModule("qkv", new Linear(dim, 3 * dim, qkvBias, generator));
-        Proj = RegisterModule("proj", new Linear(dim, dim, true, generator));
+        if (numHeads < 1) throw new ArgumentException($"Attention: num_heads must be ≥ 1, got {numHeads}.");
+        if (headDim == 0 && dim % numHeads != 0) throw new ArgumentException($"Attention: dim {dim} is not a multiple of num_heads {numHeads}.");
+        if (headDim < 0) throw new ArgumentException($"Attention: head_dim must be ≥ 0 (0 = dim / num_heads), got {headDim}.");
+        NumHeads = numHeads; HeadDim = headDim == 0 ? dim / numHeads : headDim; _attnDrop = attnDrop;
+        Qkv = RegisterModule("qkv", new Linear(dim, 3 * InnerDim, qkvBias, generator));
+        Proj = RegisterModule("proj", new Linear(InnerDim, dim, true, generator));
         _projDrop = RegisterModule("proj_drop", new Dropout(projDrop));
     }
 
@@ -133,19 +159,19 @@ public sealed class Attention : Module<Tensor, Tensor>
     /// </summary>
     public Tensor Forward(Tensor x, out Tensor? attention, out Tensor? qkv, bool returnAttention, bool returnQkv)
     {
-        int b = x.Shape[0], n = x.Shape[1], d = x.Shape[2], h = NumHeads;
-        var packed = Qkv.Forward(x);                        // (B, N, 3D), [q; k; v] with heads contiguous
+        int b = x.Shape[0], n = x.Shape[1], h = NumHeads, dh = HeadDim, d = InnerDim;
+        var packed = Qkv.Forward(x);                        // (B, N, 3·H·d_h), [q; k; v] with heads contiguous
         qkv = returnQkv ? packed : null;
         Tensor o;
         if (_attnDrop > 0 && Training)
         {
             // Dropout on the probabilities needs them as a tensor of their own: the unfused path.
-            var heads = packed.Reshape(b, n, 3, h, d / h).Permute(2, 0, 3, 1, 4);   // (3, B, H, N, d_h)
+            var heads = packed.Reshape(b, n, 3, h, dh).Permute(2, 0, 3, 1, 4);      // (3, B, H, N, d_h)
             Tensor q = heads.Select(0, 0), k = heads.Select(0, 1), v = heads.Select(0, 2);
-            var p = (q.MatMul(k.MT) * (1f / MathF.Sqrt(d / h))).Softmax(-1);      // (B, H, N, N)
+            var p = (q.MatMul(k.MT) * (1f / MathF.Sqrt(dh))).Softmax(-1);          // (B, H, N, N)
             attention = returnAttention ? p : null;
             o = F.Dropout(p, _attnDrop, true).MatMul(v)             // (B, H, N, d_h)
-                .Transpose(1, 2).Reshape(b, n, d);                               // (B, N, D)
+                .Transpose(1, 2).Reshape(b, n, d);                               // (B, N, H·d_h)
         }
         else
         {
@@ -193,11 +219,11 @@ public sealed class Block : Module<Tensor, Tensor>
     /// <summary>Stochastic-depth rate of this block.</summary>
     public float DropPath { get; }
 
-    /// <summary>Creates a block.</summary>
-    public Block(int dim, int numHeads, int mlpHidden, bool qkvBias, float drop, float attnDrop, float dropPath, float eps, Generator? generator = null)
+    /// <summary>Creates a block; <paramref name="headDim"/> 0 means dim / numHeads (see <see cref="Attention"/>).</summary>
+    public Block(int dim, int numHeads, int mlpHidden, bool qkvBias, float drop, float attnDrop, float dropPath, float eps, Generator? generator = null, int headDim = 0)
     {
         Norm1 = RegisterModule("norm1", new LayerNorm(dim, eps));
-        Attn = RegisterModule("attn", new Attention(dim, numHeads, qkvBias, attnDrop, drop, generator));
+        Attn = RegisterModule("attn", new Attention(dim, numHeads, qkvBias, attnDrop, drop, generator, headDim));
         Norm2 = RegisterModule("norm2", new LayerNorm(dim, eps));
         Mlp = RegisterModule("mlp", new Mlp(dim, mlpHidden, drop, generator));
         DropPath = dropPath;
@@ -317,11 +343,16 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
         DistToken = distCount > 0 ? distTokens[0] : null;
         PosEmbed = RegisterParameter("pos_embed", Tensor.Zeros(1, config.NumPatches + config.NumPrefixTokens, d));
         _posDrop = RegisterModule("pos_drop", new Dropout(config.DropRate));
+        if (config.BlockNumHeads is { } bh && (bh.Count != config.Depth || bh.Any(h => h < 1)))
+            throw new ArgumentException($"VisionTransformer: BlockNumHeads must list {config.Depth} head counts ≥ 1, got [{string.Join(", ", bh)}].");
+        if (config.BlockMlpHidden is { } bm && (bm.Count != config.Depth || bm.Any(m => m < 1)))
+            throw new ArgumentException($"VisionTransformer: BlockMlpHidden must list {config.Depth} widths ≥ 1, got [{string.Join(", ", bm)}].");
+        if (config.EmbedDim % config.NumHeads != 0) throw new ArgumentException($"VisionTransformer: EmbedDim {config.EmbedDim} is not a multiple of NumHeads {config.NumHeads}.");
         var blocks = new List<Block>();
         for (int i = 0; i < config.Depth; i++)
         {
             float dpr = config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate;
-            blocks.Add(new Block(d, config.NumHeads, config.MlpHidden, config.QkvBias, config.DropRate, config.AttnDropRate, dpr, config.LayerNormEps, g));
+            blocks.Add(new Block(d, config.HeadsOf(i), config.MlpHiddenOf(i), config.QkvBias, config.DropRate, config.AttnDropRate, dpr, config.LayerNormEps, g, config.HeadDim));
         }
         Blocks = RegisterModule("blocks", new ModuleList<Block>(blocks));
         Norm = RegisterModule("norm", new LayerNorm(d, config.LayerNormEps));
@@ -355,33 +386,43 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IModelCost
     /// <summary>
     /// Parameters from the configuration: patch projection D·C·p² + D; tokens and position embedding (T·D with
     /// T = N + prefix tokens); per block 2 LayerNorms (4D), qkv 3D² (+3D), proj D² + D, fc1 D·M + M, fc2 M·D + D;
-    /// final norm 2D; each head D·K + K.
+    /// final norm 2D; each head D·K + K. A pruned block with h heads and hidden width M_i has inner width
+    /// I = h·d_h in place of D in qkv (3·I·D + 3I) and proj (I·D + D), and M_i in place of M.
     /// </summary>
     public long AnalyticParameterCount
     {
         get
         {
             var c = Config;
-            int d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = 1 + c.DistillationTokenCount;
-            long block = 4L * d + LayerCost.LinearParameters(d, 3 * d, c.QkvBias) + LayerCost.LinearParameters(d, d)
-                         + LayerCost.LinearParameters(d, m) + LayerCost.LinearParameters(m, d);
+            int d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, heads = 1 + c.DistillationTokenCount;
+            long blocks = 0;
+            for (int i = 0; i < c.Depth; i++)
+            {
+                int inner = c.HeadsOf(i) * c.HeadDim, m = c.MlpHiddenOf(i);
+                blocks += 4L * d + LayerCost.LinearParameters(d, 3 * inner, c.QkvBias) + LayerCost.LinearParameters(inner, d)
+                          + LayerCost.LinearParameters(d, m) + LayerCost.LinearParameters(m, d);
+            }
             return LayerCost.Conv2dParameters(c.InChannels, d, c.PatchSize) + (long)c.NumPrefixTokens * d + (long)t * d
-                   + c.Depth * block + 2L * d + heads * LayerCost.LinearParameters(d, c.NumClasses);
+                   + blocks + 2L * d + heads * LayerCost.LinearParameters(d, c.NumClasses);
         }
     }
 
     /// <summary>
     /// Forward FLOPs (2 × multiply-adds) for <paramref name="batch"/> images: patch projection N·D·C·p²; per block over
     /// T tokens: qkv T·D·3D, scores T²·D, probabilities·values T²·D, proj T·D², MLP 2·T·D·M; heads D·K each.
-    /// Norms, softmax, GELU and residual adds are not counted (as for the other models).
+    /// A pruned block uses its inner width I = h·d_h (qkv T·D·3I, scores and values T²·I each, proj T·I·D) and its own
+    /// hidden width M_i. Norms, softmax, GELU and residual adds are not counted (as for the other models).
     /// </summary>
     public long Flops(int batch = 1)
     {
         var c = Config;
-        long d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, m = c.MlpHidden, heads = 1 + c.DistillationTokenCount;
-        long macs = c.NumPatches * d * c.InChannels * c.PatchSize * c.PatchSize
-                    + c.Depth * (t * d * 3 * d + 2 * t * t * d + t * d * d + 2 * t * d * m)
-                    + heads * d * c.NumClasses;
+        long d = c.EmbedDim, t = c.NumPatches + c.NumPrefixTokens, heads = 1 + c.DistillationTokenCount;
+        long macs = c.NumPatches * d * c.InChannels * c.PatchSize * c.PatchSize + heads * d * c.NumClasses;
+        for (int i = 0; i < c.Depth; i++)
+        {
+            long inner = (long)c.HeadsOf(i) * c.HeadDim, m = c.MlpHiddenOf(i);
+            macs += t * d * 3 * inner + 2 * t * t * inner + t * inner * d + 2 * t * d * m;
+        }
         return 2 * macs * batch;
     }
 

@@ -80,6 +80,30 @@ public sealed class Trainer
     /// </summary>
     public Func<Tensor, Batch, Tensor>? Loss { get; set; }
 
+    /// <summary>
+    /// Called after every backward pass, before gradient clipping and the optimiser step, with the model whose
+    /// parameters now hold their gradients. Pruning masks the gradients here (g ← g ⊙ m, see
+    /// <see cref="Pruning.PruningMask.Enforce"/>), so clipping sees only the surviving coordinates. Delegates combine with <c>+=</c>.
+    /// </summary>
+    public Action<Module<Tensor, Tensor>>? AfterBackward { get; set; }
+
+    /// <summary>
+    /// Called once before the first training step of this call (after a checkpoint, if any, was loaded) with t = the
+    /// step training starts from, and after every optimiser step with t = the number of steps done (1 … T). A constraint
+    /// on the parameters is re-imposed here: pruning re-applies its masks (w ← w ⊙ m), so neither momentum, Adam's
+    /// moments nor weight decay can revive a pruned weight. Iterative pruning also snapshots the rewind point here.
+    /// Runs outside the step's <see cref="TensorScope"/>; delegates combine with <c>+=</c>.
+    /// </summary>
+    public Action<Module<Tensor, Tensor>, int>? AfterStep { get; set; }
+
+    /// <summary>
+    /// The step a fresh run starts from (default 0): the model's current weights are taken as the state after
+    /// <c>StartStep</c> steps, and training runs steps StartStep … T−1 with a fresh optimiser, the learning rate of the
+    /// schedule at those steps and the data order of those steps (open_lth's <c>start_step</c>, used when retraining a
+    /// network rewound to step k). It is part of the run's identity: a run folder written with another start step is refused.
+    /// </summary>
+    public int StartStep { get; set; }
+
     /// <summary>Receives progress reports synchronously on the training thread; default a <see cref="ConsoleProgress"/>, null for silence.</summary>
     public IProgress<TrainingProgress>? Progress { get; set; } = new ConsoleProgress();
 
@@ -120,7 +144,8 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(train);
         if (EvalBatchSize < 1) throw new ArgumentException($"Trainer: EvalBatchSize must be ≥ 1, got {EvalBatchSize}.");
         var hp = Hparams;
-        string canonical = RunName.Canonical(hp);
+        if (StartStep < 0) throw new ArgumentException($"Trainer: StartStep must be ≥ 0, got {StartStep}.");
+        string canonical = RunName.Canonical(hp) + (StartStep > 0 ? $" from step {StartStep}" : "");
         string? folder = runFolder is null ? null : Path.GetFullPath(runFolder);
         if (folder is not null)
         {
@@ -148,7 +173,9 @@ public sealed class Trainer
         var parameters = named.Select(p => p.Parameter).ToArray();
         var optimizer = CreateOptimizer(named, hp);
         var schedule = new CosineWithWarmup(hp.Lr, warmup, total, minLr: hp.Schedule == "cosine" ? hp.MinLr : hp.Lr);
-        var state = new TrainerState { Hparams = canonical, IterationsPerEpoch = perEpoch, TotalSteps = total, TrainCount = train.Count };
+        if (StartStep >= total)
+            throw new ArgumentException($"Trainer: StartStep {StartStep} is not before the last step of the run ({hp.Steps} = {total} steps).");
+        var state = new TrainerState { Hparams = canonical, IterationsPerEpoch = perEpoch, TotalSteps = total, TrainCount = train.Count, Step = StartStep };
         string? checkpointPath = folder is null ? null : Path.Combine(folder, CheckpointFileName);
         string? logPath = folder is null ? null : Path.Combine(folder, LogFileName);
         int? checkpointStep = null;
@@ -170,15 +197,16 @@ public sealed class Trainer
 
         Report(new TrainingProgress
         {
-            Event = startStep == 0 ? TrainingEvent.Started : TrainingEvent.Resumed,
+            Event = checkpointStep is null ? TrainingEvent.Started : TrainingEvent.Resumed,
             Step = startStep, TotalSteps = total, IterationsPerEpoch = perEpoch, RunFolder = folder, Lr = state.LastLr,
-            Message = startStep == 0
-                ? Invariant($"Training {total} steps ({hp.Steps}: {Plural((total + perEpoch - 1) / perEpoch, "epoch")} of {perEpoch} batches of {hp.BatchSize}) on {train.Count} images, {model.ParameterCount(trainableOnly: true):N0} trainable parameters, {hp.Describe()}") + (folder is null ? "" : $" → {folder}")
+            Message = checkpointStep is null
+                ? (startStep > 0 ? Invariant($"Starting at step {startStep}: ") : "") + Invariant($"Training {total} steps ({hp.Steps}: {Plural((total + perEpoch - 1) / perEpoch, "epoch")} of {perEpoch} batches of {hp.BatchSize}) on {train.Count} images, {model.ParameterCount(trainableOnly: true):N0} trainable parameters, {hp.Describe()}") + (folder is null ? "" : $" → {folder}")
                 : Invariant($"Resuming {folder} from its checkpoint at step {startStep}/{total} (epoch {startStep / perEpoch + 1}, batch {startStep % perEpoch})"),
         });
 
         model.Train();
         int t = state.Step;
+        AfterStep?.Invoke(model, t);
         while (t < total)
         {
             int epoch = t / perEpoch, first = t % perEpoch, count = Math.Min(perEpoch - first, total - t);
@@ -205,6 +233,7 @@ public sealed class Trainer
                 state.LastLr = lr;
                 t++;
                 state.Step = t;
+                AfterStep?.Invoke(model, t);
 
                 if ((evalEvery > 0 && t % evalEvery == 0) || t == total)
                 {
@@ -299,6 +328,7 @@ public sealed class Trainer
         if (!float.IsFinite(value)) throw Diverged("the loss", value);
         int correct = CountCorrect(logits, batch.Labels);
         loss.Backward();
+        AfterBackward?.Invoke(model);
         if (CheckGradients)
             foreach (var (name, p) in named)
             {
