@@ -16,18 +16,26 @@ public sealed record DistillationResult
     /// <summary>Test accuracy after the last step (null without a test set).</summary>
     public double? TestAccuracy => Training.TestAccuracy;
 
-    /// <summary>Teacher forward passes (images × teachers) run during this call's training steps: 0 when every teacher output came from a cache.</summary>
+    /// <summary>
+    /// Teacher forward passes (images × teachers) run during the run's training steps: 0 when every teacher output came
+    /// from a cache. Counts are those of the whole run: with a run folder they are recorded there
+    /// (<c>teacher-passes.json</c>), so a resumed run includes its earlier sessions and a reused run reports what it cost
+    /// when it was trained (like <see cref="TrainingResult.Seconds"/>); without one, this call's.
+    /// </summary>
     public long LiveTeacherForwardPasses { get; init; }
 
-    /// <summary>Teacher forward passes (images × teachers) this call spent filling caches (0 when they were already on disk).</summary>
+    /// <summary>Teacher forward passes (images × teachers) the run spent filling caches (0 when they were already on disk: another run paid for them).</summary>
     public long CacheFillTeacherForwardPasses { get; init; }
 
-    /// <summary>The passes live teachers would have needed for the steps this call trained: steps × batch size × teachers.</summary>
+    /// <summary>Wall-clock seconds the run spent filling caches (0 when they were already on disk).</summary>
+    public double CacheFillSeconds { get; init; }
+
+    /// <summary>The passes live teachers would have needed for the run's steps: steps × batch size × teachers.</summary>
     public long LiveEquivalentTeacherForwardPasses { get; init; }
 
     /// <summary>Teacher forward passes saved against live distillation: <see cref="LiveEquivalentTeacherForwardPasses"/> − live − cache-fill passes (negative when a fill was not yet paid back).</summary>
     public long TeacherForwardPassesSaved => LiveEquivalentTeacherForwardPasses - LiveTeacherForwardPasses - CacheFillTeacherForwardPasses;
 
-    /// <summary>The caches used, one per teacher (empty for live distillation).</summary>
+    /// <summary>The caches used, one per teacher (empty for live distillation and for a reused run).</summary>
     public IReadOnlyList<TeacherLogitCache> Caches { get; init; } = [];
 }

@@ -29,7 +29,9 @@ namespace Shrink.Distillation;
 /// the trainer's own loader (seed, batch size, shuffle, drop-last, augmentation) for every epoch when the training
 /// augments, or one un-augmented pass over the dataset when it does not — and training then runs no teacher forward pass
 /// at all; each batch's augmentation is checked against the stored draws. A second run finds the files and fills nothing.
-/// The counts are in <see cref="DistillationResult"/> and accumulate in <see cref="TeacherForwardPasses"/>.
+/// The counts are in <see cref="DistillationResult"/> (those of the whole run, kept in the run folder's
+/// <c>teacher-passes.json</c>, so a reused or resumed run reports what it cost) and the passes this distiller ran
+/// accumulate in <see cref="TeacherForwardPasses"/>.
 /// </para>
 /// <para>
 /// The run folder holds the trainer's files (for the <see cref="DistillationStudent"/> wrapper, regressors included)
@@ -109,6 +111,7 @@ public sealed class Distiller
         // Caches: filled (or found) before training, never for a finished run.
         var caches = new List<TeacherLogitCache>();
         long fillPasses = 0;
+        double fillSeconds = 0;
         if (hp.UseCache && !finished && teachers.Count > 0)
         {
             string folder = CacheFolder ?? runFolder ?? throw new ArgumentException("Distiller: UseCache needs a CacheFolder or a run folder to keep the cache files in.");
@@ -131,12 +134,19 @@ public sealed class Distiller
                 if (File.Exists(path)) cache = TeacherLogitCache.Load(path, expected);
                 else
                 {
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
                     cache = TeacherLogitCache.Fill(path, t.Model, t.Name, fillLoader, epochs, k, hp.CacheValues);
+                    fillSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
                     fillPasses += cache.TeacherForwardPasses;
                 }
                 caches.Add(cache);
             }
             _fillPasses += fillPasses;
+            if (runFolder is not null && fillPasses > 0)   // recorded now, so a resumed run still counts this fill
+            {
+                var before = TeacherPassRecord.Load(runFolder);
+                (before with { CacheFillTeacherForwardPasses = before.CacheFillTeacherForwardPasses + fillPasses, CacheFillSeconds = before.CacheFillSeconds + fillSeconds }).Save(runFolder);
+            }
         }
 
         long livePasses = 0;
@@ -182,17 +192,37 @@ public sealed class Distiller
 
         var result = trainer.Fit(wrapper, train, test, runFolder, cancellationToken);
         student.Eval();
+        long perStep = hp.Method == DistillationMethod.None && !hp.UsesFeatures ? 0 : (long)hp.Training.BatchSize * teachers.Count;   // passes a live step runs
+        var record = new TeacherPassRecord
+        {
+            LiveTeacherForwardPasses = livePasses, CacheFillTeacherForwardPasses = fillPasses, CacheFillSeconds = fillSeconds,
+            LiveEquivalentTeacherForwardPasses = result.StepsTrained * perStep,
+        };
         if (result.RunFolder is not null)
         {
             var studentPath = Path.Combine(result.RunFolder, StudentFileName);
             if (!File.Exists(studentPath))
                 SafeTensors.Save(studentPath, student.StateDict(), new Dictionary<string, string> { ["format"] = "shrink-model-1", ["hparams"] = RunName.Canonical(hp) });
+            // The whole run's cost: fills recorded by every session; the steps of earlier sessions (up to the checkpoint
+            // this one resumed from) ran the live teachers once per image and teacher, as this session's did.
+            var recorded = TeacherPassRecord.Load(result.RunFolder);
+            if (!result.Reused)
+            {
+                bool live = caches.Count == 0;
+                record = recorded with
+                {
+                    LiveTeacherForwardPasses = livePasses + (live ? result.ResumedFromStep * perStep : 0),
+                    LiveEquivalentTeacherForwardPasses = (long)result.TotalSteps * perStep,
+                };
+                record.Save(result.RunFolder);
+            }
+            else record = recorded;
         }
         return new DistillationResult
         {
             Student = student, Training = result, Caches = caches,
-            LiveTeacherForwardPasses = livePasses, CacheFillTeacherForwardPasses = fillPasses,
-            LiveEquivalentTeacherForwardPasses = (long)result.StepsTrained * hp.Training.BatchSize * teachers.Count,
+            LiveTeacherForwardPasses = record.LiveTeacherForwardPasses, CacheFillTeacherForwardPasses = record.CacheFillTeacherForwardPasses,
+            CacheFillSeconds = record.CacheFillSeconds, LiveEquivalentTeacherForwardPasses = record.LiveEquivalentTeacherForwardPasses,
         };
     }
 

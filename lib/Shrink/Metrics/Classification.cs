@@ -32,6 +32,33 @@ public static class Classification
         return predictions;
     }
 
+    /// <summary>
+    /// Class probabilities softmax(f(x)) for every image of <paramref name="data"/>, in dataset order (row i = image i),
+    /// in evaluation mode and without autograd; see <see cref="Predict"/> for <paramref name="normalization"/>.
+    /// </summary>
+    public static float[][] Probabilities(Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        bool wasTraining = model.Training;
+        model.Eval();
+        var probabilities = new float[data.Count][];
+        try
+        {
+            using var _ = Tensor.NoGrad();
+            foreach (var batch in new DataLoader(data, batchSize, normalization: normalization).Enumerate())
+            {
+                using var scope = TensorScope.Begin();
+                var p = model.Forward(batch.Images).Softmax(-1).Contiguous();     // (B, K)
+                int k = p.Shape[1];
+                var values = p.ToArray();
+                for (int i = 0; i < batch.Size; i++) probabilities[batch.Indices[i]] = values.AsSpan(i * k, k).ToArray();
+            }
+        }
+        finally { if (wasTraining) model.Train(); }
+        return probabilities;
+    }
+
     /// <summary>Confusion matrix M[true, predicted] = number of samples of class <c>true</c> predicted as <c>predicted</c>.</summary>
     /// <exception cref="ArgumentException">The arrays differ in length or hold a class outside [0, <paramref name="numClasses"/>).</exception>
     public static int[,] ConfusionMatrix(IReadOnlyList<int> labels, IReadOnlyList<int> predictions, int numClasses)

@@ -79,10 +79,16 @@ public sealed class DistillerTests : IDisposable
         Assert.Equal(0, c.CacheFillTeacherForwardPasses + c.LiveTeacherForwardPasses);
         Assert.Equal(4 * 3 * 6, c.TeacherForwardPassesSaved);
 
-        // the finished run is reused: nothing trained, no teacher, no cache
-        var again = new Distiller(cached) { Progress = null, CacheFolder = cacheFolder }.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), cached));
+        // the finished run is reused: nothing trained, no teacher, no cache; it reports what the run cost when it was trained
+        var reusing = new Distiller(cached) { Progress = null, CacheFolder = cacheFolder };
+        var again = reusing.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), cached));
         Assert.True(again.Training.Reused);
-        Assert.Equal(0, again.CacheFillTeacherForwardPasses + again.LiveTeacherForwardPasses);
+        Assert.Equal(0, reusing.TeacherForwardPasses);
+        Assert.Empty(again.Caches);
+        Assert.Equal((b.LiveTeacherForwardPasses, b.CacheFillTeacherForwardPasses, b.LiveEquivalentTeacherForwardPasses, b.CacheFillSeconds),
+            (again.LiveTeacherForwardPasses, again.CacheFillTeacherForwardPasses, again.LiveEquivalentTeacherForwardPasses, again.CacheFillSeconds));
+        Assert.True(b.CacheFillSeconds > 0);
+        Assert.Equal(0, c.CacheFillSeconds);
         foreach (var (name, p) in a.Student.NamedParameters())
             Assert.Equal(p.ToArray(), again.Student.GetParameter(name).ToArray());
 
@@ -91,6 +97,41 @@ public sealed class DistillerTests : IDisposable
         var d = new Distiller(plain) { Progress = null, CacheFolder = cacheFolder }.Fit(() => LinearStudent(9), [new("t", teacher)], train);
         Assert.Equal(20, d.CacheFillTeacherForwardPasses);
         Assert.True(d.Caches[0].IsEpochIndependent);
+    }
+
+    [Fact]
+    public void AResumedOrReusedRunReportsTheTeacherPassesOfTheWholeRun()
+    {
+        var teacher = TeacherLogitCacheTests.Teacher(16, 4, 7);
+        var train = Labelled(teacher, 20, 3);
+        var training = FewLabels with { Steps = "4ep", BatchSize = 6, CheckpointEvery = "1ep" };   // 3 steps per epoch
+        foreach (bool useCache in new[] { false, true })
+        {
+            var hp = new DistillationHparams { Training = training, Teachers = ["t"], UseCache = useCache, Student = $"cache {useCache}" };
+            var folder = RunFolder.For(Path.Combine(_dir, "runs"), hp);
+            using (var cts = new CancellationTokenSource())
+            {
+                var distiller = new Distiller(hp) { Progress = new StopAfter(5, cts), CacheFolder = Path.Combine(_dir, "cache") };
+                Assert.ThrowsAny<OperationCanceledException>(() => distiller.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: folder, cancellationToken: cts.Token));
+            }
+            var resumed = new Distiller(hp) { Progress = null, CacheFolder = Path.Combine(_dir, "cache") }.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: folder);
+            Assert.True(resumed.Training.ResumedFromStep > 0);
+            var reused = new Distiller(hp) { Progress = null, CacheFolder = Path.Combine(_dir, "cache") }.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: folder);
+            Assert.True(reused.Training.Reused);
+            foreach (var r in new[] { resumed, reused })
+            {
+                Assert.Equal(12 * 6, r.LiveEquivalentTeacherForwardPasses);   // 12 steps of 6 images, one teacher
+                Assert.Equal(useCache ? 0 : 12 * 6, r.LiveTeacherForwardPasses);
+                Assert.Equal(useCache ? 20 : 0, r.CacheFillTeacherForwardPasses);   // one un-augmented pass, in the interrupted session
+                Assert.Equal(useCache ? 12 * 6 - 20 : 0, r.TeacherForwardPassesSaved);
+            }
+        }
+    }
+
+    /// <summary>Cancels training after the given number of steps.</summary>
+    private sealed class StopAfter(int steps, CancellationTokenSource cts) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) { if (value.Event == TrainingEvent.Step && value.Step >= steps) cts.Cancel(); }
     }
 
     [Fact]
