@@ -36,7 +36,10 @@ internal sealed record TeacherPassRecord
         catch (JsonException e) { throw new RunFileException(path, "the file is not a valid teacher-pass record (" + e.Message + "); delete the run folder to recompute the run.", e); }
     }
 
-    /// <summary>Writes the record into <paramref name="runFolder"/> (atomically).</summary>
-    public void Save(string runFolder) =>
+    /// <summary>Writes the record into <paramref name="runFolder"/> (atomically), creating the folder when it does not exist yet.</summary>
+    public void Save(string runFolder)
+    {
+        Directory.CreateDirectory(runFolder);
         AtomicFile.WriteAllText(Path.Combine(runFolder, FileName), JsonSerializer.Serialize(this, TrainerJson.Indented) + "\n");
+    }
 }
