@@ -19,21 +19,7 @@ public sealed class LearngeneDecompositionTests : IDisposable
 
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
-    /// <summary>1×8×8 images of 4 classes (noise over a brightness of 45·class).</summary>
-    private static ImageDataset Synthetic(int n, ulong seed)
-    {
-        var g = new Generator(seed);
-        var pixels = new byte[n * 64];
-        var labels = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            labels[i] = i % 4;
-            for (int p = 0; p < 64; p++) pixels[i * 64 + p] = (byte)(g.NextInt(120) + 45 * labels[i]);
-        }
-        return new ImageDataset($"synthetic {n}", pixels, labels, 1, 8, 8, ["a", "b", "c", "d"]);
-    }
-
-    private static readonly ImageDataset Train = Synthetic(64, 1), Test = Synthetic(32, 2);
+    private static readonly ImageDataset Train = Shrink.Tests.Pruning.PruningTestData.Synthetic(64, 1), Test = Shrink.Tests.Pruning.PruningTestData.Synthetic(32, 2);
 
     private static readonly LearngeneHparams Hp = new()
     {
