@@ -1,4 +1,4 @@
-// Shrink benchmarks. Usage: dotnet run -c Release --project tests/Shrink.Bench -- <case> [seconds]
+// Shrink benchmarks. Usage: dotnet run -c Release --project tests/Shrink.Bench -- <peak|gemm|vit|S|M|attn|all> [seconds]
 // Every result is printed as one line `name value unit`, the format of shared/anchors/torch_vit_bench.py, so the two
 // programs' outputs can be compared line by line.
 using System.Diagnostics;
@@ -22,17 +22,21 @@ switch (which)
     case "attn":
         AttentionBench(seconds);
         break;
+    case "peak":
+        Shrink.Bench.PeakBench.Run(seconds);
+        break;
     case "S" or "M":
         Shrink.Bench.VitBench.Run(which, seconds);
         break;
     case "all":
+        Shrink.Bench.PeakBench.Run(Math.Min(seconds, 2));
         GemmBench(seconds);
         Shrink.Bench.VitBench.Run("S", seconds);
         Shrink.Bench.VitBench.Run("M", seconds);
         // "all" runs every case above; add new cases here too.
         break;
     default:
-        Console.Error.WriteLine("usage: Shrink.Bench [gemm|vit|S|M|all] [seconds]");
+        Console.Error.WriteLine("usage: Shrink.Bench [peak|gemm|vit|S|M|attn|all] [seconds]");
         return 1;
 }
 return 0;
