@@ -221,6 +221,43 @@ public sealed class ImageDataset
         return Subset(ix.ToArray(), $"{Name} ({perClass} per class)");
     }
 
+    /// <summary>
+    /// The images of the classes <paramref name="classes"/> (original labels, in the order given), relabelled
+    /// c_j → j: the result has K' = classes.Count classes named after the chosen ones, and keeps the images' dataset
+    /// order. Use it to split one dataset into tasks with disjoint label sets, e.g. an upstream task on six classes and
+    /// a downstream task on the other four. Deterministic, no randomness.
+    /// </summary>
+    /// <exception cref="ArgumentException">No class given, a class outside 0 … K − 1, or a class given twice.</exception>
+    public ImageDataset SelectClasses(IReadOnlyList<int> classes, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (classes.Count == 0) throw new ArgumentException($"SelectClasses on {Name}: at least one class is needed.", nameof(classes));
+        var newLabel = new int[NumClasses];
+        Array.Fill(newLabel, -1);
+        for (int j = 0; j < classes.Count; j++)
+        {
+            int c = classes[j];
+            if ((uint)c >= (uint)NumClasses)
+                throw new ArgumentException($"SelectClasses on {Name}: class {c} is outside 0..{NumClasses - 1}.", nameof(classes));
+            if (newLabel[c] >= 0) throw new ArgumentException($"SelectClasses on {Name}: class {c} ({ClassNames[c]}) is given twice.", nameof(classes));
+            newLabel[c] = j;
+        }
+        var ix = new List<int>();
+        for (int i = 0; i < Count; i++)
+            if (newLabel[_labels[i]] >= 0) ix.Add(i);
+        var pixels = GC.AllocateUninitializedArray<byte>(ix.Count * ImageSize);
+        var labels = new int[ix.Count];
+        for (int i = 0; i < ix.Count; i++)
+        {
+            ImageBytes(ix[i]).CopyTo(pixels.AsSpan(i * ImageSize, ImageSize));
+            labels[i] = newLabel[_labels[ix[i]]];
+        }
+        var names = classes.Select(c => ClassNames[c]).ToArray();
+        string n = name ?? $"{Name} ({string.Join(", ", names)})";
+        return new ImageDataset(n, pixels, labels, Channels, Height, Width, names,
+            Origin with { Description = $"{Origin.Description}; classes {string.Join(", ", classes)} relabelled 0..{classes.Count - 1}, {ix.Count} of its {Count} images" });
+    }
+
     /// <summary>E.g. "Fashion-MNIST train: 10000 images 1×28×28, 10 classes — bundled subset data/fashion-mnist-subset …".</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Name}: {Count} images {Channels}×{Height}×{Width}, {NumClasses} classes — {Origin.Description}");

@@ -180,4 +180,19 @@ public class DataLoaderTests
         Assert.Equal([0, 1, 2, 0, 1, 2], per.Labels);
         Assert.Equal([2, 2, 2], per.ClassCounts());
     }
+
+    [Fact]
+    public void SelectClassesKeepsOrderRelabelsAndRefusesBadClasses()
+    {
+        var ds = Tiny(9);                                    // labels i % 3
+        var s = ds.SelectClasses([2, 0]);
+        Assert.Equal([1, 0, 1, 0, 1, 0], s.Labels);          // images 0, 2, 3, 5, 6, 8 in dataset order; 2 → 0, 0 → 1
+        Assert.Equal([ds.ClassNames[2], ds.ClassNames[0]], s.ClassNames);
+        Assert.Equal(ds.ImageBytes(2).ToArray(), s.ImageBytes(1).ToArray());
+        Assert.Equal(ds.ImageBytes(8).ToArray(), s.ImageBytes(5).ToArray());
+        Assert.Equal([3, 3], s.ClassCounts());
+        Assert.Contains("outside 0..2", Assert.Throws<ArgumentException>(() => ds.SelectClasses([3])).Message);
+        Assert.Contains("given twice", Assert.Throws<ArgumentException>(() => ds.SelectClasses([1, 1])).Message);
+        Assert.Contains("at least one class", Assert.Throws<ArgumentException>(() => ds.SelectClasses([])).Message);
+    }
 }
