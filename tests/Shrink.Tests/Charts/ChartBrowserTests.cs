@@ -54,19 +54,15 @@ public class ChartBrowserTests
         Assert.Contains("window.Plotly = Plotly;", first);
         Assert.DoesNotContain("window.Plotly = Plotly;", second);
 
-        var dir = Path.Combine(Path.GetTempPath(), "shrink-browser-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            var page = Path.Combine(dir, "notebook.html");
-            File.WriteAllText(page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>outputs</title></head><body>\n" +
-                                    "<div class=\"output\">" + first + "</div>\n<div class=\"output\">" + second + "</div>\n</body></html>\n");
-            var dom = HeadlessChromium.DumpDom(page, Timeout);
-            AssertDrawn(dom, ChartId(first), "the first chart (the one carrying plotly.js)");
-            AssertDrawn(dom, ChartId(second), "the second chart (reusing window.Plotly)");
-            Assert.Contains(">epoch<", ChartDiv(dom, ChartId(first)));   // the axis title is drawn as SVG text
-        }
-        finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
+        using var temp = new TempFolder("browser");
+        var dir = temp.Path;
+        var page = Path.Combine(dir, "notebook.html");
+        File.WriteAllText(page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>outputs</title></head><body>\n" +
+                                "<div class=\"output\">" + first + "</div>\n<div class=\"output\">" + second + "</div>\n</body></html>\n");
+        var dom = HeadlessChromium.DumpDom(page, Timeout);
+        AssertDrawn(dom, ChartId(first), "the first chart (the one carrying plotly.js)");
+        AssertDrawn(dom, ChartId(second), "the second chart (reusing window.Plotly)");
+        Assert.Contains(">epoch<", ChartDiv(dom, ChartId(first)));   // the axis title is drawn as SVG text
     }
 
     [Fact]
@@ -76,20 +72,17 @@ public class ChartBrowserTests
             Chart.Heatmap(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, ["a", "b", "c"], ["r0", "r1"], valueFormat: ".0f").WithTitle("attention"),
             Chart.Contour(new[] { -1.0, 0, 1 }, new[] { -1.0, 0, 1 }, new double[,] { { 2, 1, 2 }, { 1, 0, 1 }, { 2, 1, 2 } }).WithTitle("landscape"))
             .WithTitle("grid");
-        var dir = Path.Combine(Path.GetTempPath(), "shrink-browser-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var path = Path.Combine(dir, "grid.html");
-            grid.SaveHtml(path);
-            var html = File.ReadAllText(path);
-            var dom = HeadlessChromium.DumpDom(path, Timeout);
-            AssertDrawn(dom, ChartId(html), "the saved grid");
-            var div = ChartDiv(dom, ChartId(html));
-            Assert.Contains(">attention<", div);
-            Assert.Contains(">landscape<", div);
-            Assert.Contains("class=\"x2y2\"", div);   // the second panel's subplot
-            Assert.Equal(6, Regex.Matches(div, "class=\"heatmap-label\"").Count);   // one value annotation per heatmap cell
-        }
-        finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
+        using var temp = new TempFolder("browser");
+        var dir = temp.Path;
+        var path = Path.Combine(dir, "grid.html");
+        grid.SaveHtml(path);
+        var html = File.ReadAllText(path);
+        var dom = HeadlessChromium.DumpDom(path, Timeout);
+        AssertDrawn(dom, ChartId(html), "the saved grid");
+        var div = ChartDiv(dom, ChartId(html));
+        Assert.Contains(">attention<", div);
+        Assert.Contains(">landscape<", div);
+        Assert.Contains("class=\"x2y2\"", div);   // the second panel's subplot
+        Assert.Equal(6, Regex.Matches(div, "class=\"heatmap-label\"").Count);   // one value annotation per heatmap cell
     }
 }

@@ -79,19 +79,16 @@ public class PlotlyEmbeddingTests
     [Fact]
     public void SaveHtmlWritesAStandalonePageAtomically()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "shrink-charts-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var path = Path.Combine(dir, "sub", "loss.html");
-            Chart.Line(new[] { 1, 2 }, new[] { 3, 4 }).WithTitle("a <title>").SaveHtml(path);
-            Chart.Line(new[] { 1, 2 }, new[] { 3, 4 }).WithTitle("loss").SaveHtml(path);   // overwrites
-            var html = File.ReadAllText(path);
-            Assert.StartsWith("<!DOCTYPE html>", html);
-            Assert.Contains("<title>loss</title>", html);
-            Assert.Single(Regex.Matches(html, Regex.Escape("window.Plotly = Plotly;")));
-            Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));   // no temporary file left behind
-        }
-        finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
+        using var temp = new TempFolder("charts");
+        var dir = temp.Path;
+        var path = Path.Combine(dir, "sub", "loss.html");
+        Chart.Line(new[] { 1, 2 }, new[] { 3, 4 }).WithTitle("a <title>").SaveHtml(path);
+        Chart.Line(new[] { 1, 2 }, new[] { 3, 4 }).WithTitle("loss").SaveHtml(path);   // overwrites
+        var html = File.ReadAllText(path);
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.Contains("<title>loss</title>", html);
+        Assert.Single(Regex.Matches(html, Regex.Escape("window.Plotly = Plotly;")));
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));   // no temporary file left behind
     }
 }
 

@@ -3,32 +3,6 @@ using System.IO.Compression;
 
 namespace Shrink.Tests.Data;
 
-/// <summary>A temporary folder with helpers that write small IDX and CIFAR-10 files.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "shrink-data-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public string Write(string name, byte[] bytes)
-    {
-        var p = File(name);
-        System.IO.File.WriteAllBytes(p, bytes);
-        return p;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
 public static class DataFiles
 {
     /// <summary>An IDX file: magic 00 00 type rank, big-endian dims, payload.</summary>

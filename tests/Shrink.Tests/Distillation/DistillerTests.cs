@@ -13,11 +13,10 @@ namespace Shrink.Tests.Distillation;
 [Collection(DefaultGeneratorCollection.Name)]
 public sealed class DistillerTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-kd-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("kd");
+    private string _dir => _temp.Path;
 
-    public DistillerTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    public void Dispose() => _temp.Dispose();
 
     /// <summary>Random 1×4×4 images labelled by the teacher's arg-max: the teacher is the ground-truth function (with soft outputs).</summary>
     private static ImageDataset Labelled(Module<Tensor, Tensor> teacher, int n, ulong seed, int classes = 4)

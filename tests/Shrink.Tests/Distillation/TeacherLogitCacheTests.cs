@@ -8,11 +8,10 @@ namespace Shrink.Tests.Distillation;
 /// <summary>TeacherLogitCache: exact round trips, TinyViT's rebuild rule, augmentation replay, validation and fuzzing.</summary>
 public sealed class TeacherLogitCacheTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-tlc-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("tlc");
+    private string _dir => _temp.Path;
 
-    public TeacherLogitCacheTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    public void Dispose() => _temp.Dispose();
 
     internal static Sequential Teacher(int inputs, int classes, ulong seed, float scale = 4f)
     {

@@ -13,11 +13,10 @@ namespace Shrink.Tests.Genes;
 [Collection(DefaultGeneratorCollection.Name)]
 public sealed class LearngeneDecompositionTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-decomp-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("decomp");
+    private string _dir => _temp.Path;
 
-    public LearngeneDecompositionTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    public void Dispose() => _temp.Dispose();
 
     private static readonly ImageDataset Train = Shrink.Tests.Pruning.PruningTestData.Synthetic(64, 1), Test = Shrink.Tests.Pruning.PruningTestData.Synthetic(32, 2);
 

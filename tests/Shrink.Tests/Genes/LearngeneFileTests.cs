@@ -7,11 +7,10 @@ namespace Shrink.Tests.Genes;
 /// <summary>Learngenes as safetensors: round trip, and clear errors for files that do not fit.</summary>
 public sealed class LearngeneFileTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-genes-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("genes");
+    private string _dir => _temp.Path;
 
-    public LearngeneFileTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    public void Dispose() => _temp.Dispose();
 
     private static LearngeneVit Model(int k = 3) =>
         new(GenesTestUtil.Tiny(5, classToken: false) with { MlpRatio = 1.5 }, k, LearngeneBasis.Fourier, LearngeneIndexing.Tleg, LearngeneInit.BlockLike, seed: 8);

@@ -12,16 +12,12 @@ namespace Shrink.Tests.IO;
 /// </summary>
 public sealed class SafeTensorsTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "shrink-safetensors-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("safetensors");
+    private string _dir => _temp.Path;
 
-    public SafeTensorsTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() => _temp.Dispose();
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
+    private string PathOf(string name) => _temp.File(name);
 
     // ------------------------------------------------------------------ helpers
 

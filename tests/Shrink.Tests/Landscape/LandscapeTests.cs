@@ -143,35 +143,32 @@ public class LandscapeTests
     [Fact]
     public void InstabilityAnalysisTrainsTwoCopiesWithDifferentDataOrdersAndCachesThem()
     {
-        var root = PruningTestData.TempFolder("instability");
-        try
+        using var temp = new TempFolder("instability");
+        var root = temp.Path;
+        var start = PruningTestData.SmallLeNet(4);
+        MagnitudePruner.Prune(start, new PruningHparams { Fraction = 0.5 });
+        var state = start.StateDict(clone: true);
+        Func<Module<Tensor, Tensor>> build = () => { var m = PruningTestData.SmallLeNet(0); PruningMask.LoadStateDict(m, state); return m; };
+        var hp = new InstabilityHparams
         {
-            var start = PruningTestData.SmallLeNet(4);
-            MagnitudePruner.Prune(start, new PruningHparams { Fraction = 0.5 });
-            var state = start.StateDict(clone: true);
-            Func<Module<Tensor, Tensor>> build = () => { var m = PruningTestData.SmallLeNet(0); PruningMask.LoadStateDict(m, state); return m; };
-            var hp = new InstabilityHparams
+            Training = new TrainingHparams { Steps = "2ep", BatchSize = 32, Optimizer = "sgd", Lr = 0.05, EvalEvery = "0it" },
+            Start = "test start", StartStep = "2it",
+        };
+        var analysis = new InstabilityAnalysis(hp) { Prefetch = 0 };
+        var evaluator = new LandscapeEvaluator(Test, Normalization.FashionMnist);
+        var result = analysis.Run(build, Train, Test, evaluator, root, LinearInterpolation.DefaultAlphas(5));
+        Assert.Equal(8, result.CopyA.StepsTrained);
+        Assert.True(result.Distance > 0);
+        Assert.True(result.Instability >= 0);
+        Assert.NotEqual(result.CopyA.RunFolder, result.CopyB.RunFolder);
+        foreach (var copy in new[] { result.CopyA.Model, result.CopyB.Model })
+            foreach (var mp in PruningMask.All(copy))
             {
-                Training = new TrainingHparams { Steps = "2ep", BatchSize = 32, Optimizer = "sgd", Lr = 0.05, EvalEvery = "0it" },
-                Start = "test start", StartStep = "2it",
-            };
-            var analysis = new InstabilityAnalysis(hp) { Prefetch = 0 };
-            var evaluator = new LandscapeEvaluator(Test, Normalization.FashionMnist);
-            var result = analysis.Run(build, Train, Test, evaluator, root, LinearInterpolation.DefaultAlphas(5));
-            Assert.Equal(8, result.CopyA.StepsTrained);
-            Assert.True(result.Distance > 0);
-            Assert.True(result.Instability >= 0);
-            Assert.NotEqual(result.CopyA.RunFolder, result.CopyB.RunFolder);
-            foreach (var copy in new[] { result.CopyA.Model, result.CopyB.Model })
-                foreach (var mp in PruningMask.All(copy))
-                {
-                    var m = mp.Mask.ToArray(); var w = mp.Parameter.ToArray();
-                    for (int i = 0; i < m.Length; i++) if (m[i] == 0f) Assert.Equal(0f, w[i]);
-                }
-            var again = new InstabilityAnalysis(hp) { Prefetch = 0 }.Run(build, Train, Test, evaluator, root, LinearInterpolation.DefaultAlphas(5));
-            Assert.True(again.CopyA.Reused && again.CopyB.Reused);
-            Assert.Equal(result.Curve.Loss, again.Curve.Loss);
-        }
-        finally { Directory.Delete(root, recursive: true); }
+                var m = mp.Mask.ToArray(); var w = mp.Parameter.ToArray();
+                for (int i = 0; i < m.Length; i++) if (m[i] == 0f) Assert.Equal(0f, w[i]);
+            }
+        var again = new InstabilityAnalysis(hp) { Prefetch = 0 }.Run(build, Train, Test, evaluator, root, LinearInterpolation.DefaultAlphas(5));
+        Assert.True(again.CopyA.Reused && again.CopyB.Reused);
+        Assert.Equal(result.Curve.Loss, again.Curve.Loss);
     }
 }

@@ -28,12 +28,4 @@ internal static class PruningTestData
     /// <summary>A two-block ViT for 8×8 images: D 16, 4 heads of width 4, MLP 32.</summary>
     public static VisionTransformer SmallVit(ulong seed) =>
         new(new VitConfig { ImageSize = 8, PatchSize = 4, EmbedDim = 16, Depth = 2, NumHeads = 4, MlpRatio = 2, NumClasses = 4 }, seed);
-
-    /// <summary>A fresh temporary folder.</summary>
-    public static string TempFolder(string what)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"shrink-{what}-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
 }
