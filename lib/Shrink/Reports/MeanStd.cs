@@ -33,6 +33,20 @@ public readonly record struct MeanStd(double Mean, double Std, int Count) : IFor
         return Of(values.Select(x => (double)x));
     }
 
+    /// <summary>
+    /// Standard error of the difference of two means measured over independent seeds (Welch):
+    /// SE(ā − b̄) = √(s_a²/n_a + s_b²/n_b). A single value contributes no spread (its std is 0).
+    /// </summary>
+    public static double StandardErrorOfDifference(MeanStd a, MeanStd b) =>
+        Math.Sqrt(a.Std * a.Std / a.Count + b.Std * b.Std / b.Count);
+
+    /// <summary>
+    /// The notebooks' rule for a difference Δ with standard error <paramref name="standardError"/>: "within seed noise"
+    /// when |Δ| ≤ 2·SE, else "a gain beyond seed noise" (Δ &gt; 0) or "a loss beyond seed noise" (Δ &lt; 0).
+    /// </summary>
+    public static string NoiseVerdict(double delta, double standardError) =>
+        Math.Abs(delta) <= 2 * standardError ? "within seed noise" : delta > 0 ? "a gain beyond seed noise" : "a loss beyond seed noise";
+
     /// <summary><c>mean ± std</c> of <paramref name="values"/> in the default format, e.g. <c>0.9123 ± 0.0041</c>.</summary>
     public static string Format(IEnumerable<double> values) => Of(values).ToString();
 

@@ -103,4 +103,16 @@ public class ResultTableTests
         Assert.Contains("<th style=\"text-align:right\">value</th>", html);
         Assert.DoesNotContain("<caption>", html);
     }
+
+    [Fact]
+    public void StandardErrorOfTheDifferenceAndTheNoiseRule()
+    {
+        var a = MeanStd.Of([1.0, 3.0]);          // mean 2, std √2
+        var b = MeanStd.Of([0.0, 0.0, 3.0]);     // mean 1, std √3
+        Assert.Equal(Math.Sqrt(2.0 / 2 + 3.0 / 3), MeanStd.StandardErrorOfDifference(a, b), 12);
+        Assert.Equal(0, MeanStd.StandardErrorOfDifference(MeanStd.Of([5.0]), MeanStd.Of([4.0])));
+        Assert.Equal("within seed noise", MeanStd.NoiseVerdict(2.0, 1.0));
+        Assert.Equal("a gain beyond seed noise", MeanStd.NoiseVerdict(2.01, 1.0));
+        Assert.Equal("a loss beyond seed noise", MeanStd.NoiseVerdict(-2.01, 1.0));
+    }
 }
