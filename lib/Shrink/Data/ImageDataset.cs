@@ -1,5 +1,8 @@
 using System.Globalization;
-using Shrink.Tensors;
+using System.Runtime.InteropServices;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Data;
 
@@ -135,30 +138,72 @@ public sealed class ImageDataset
         return grid;
     }
 
-    /// <summary>Image <paramref name="index"/> as a float32 tensor (C, H, W): v/255, then normalised when <paramref name="normalization"/> is given.</summary>
-    public Tensor Image(int index, Normalization? normalization = null) =>
-        ToTensor([index], normalization).Reshape(Channels, Height, Width);
+    /// <summary>
+    /// Image <paramref name="index"/> as a float32 tensor (C, H, W): v/255, then normalised when <paramref name="normalization"/>
+    /// is given; on <paramref name="device"/> (the CPU when null), in the current dispose scope.
+    /// </summary>
+    public Tensor Image(int index, Normalization? normalization = null, Device? device = null)
+    {
+        using var batch = ToTensor([index], normalization, device);   // (1, C, H, W)
+        return batch.reshape(Channels, Height, Width);                 // (C, H, W)
+    }
 
     /// <summary>
     /// The images at <paramref name="indices"/> as a float32 tensor (n, C, H, W): x = v/255 when
-    /// <paramref name="normalization"/> is null, else (v/255 − mean_c)/std_c. Created in the current TensorScope, if any.
+    /// <paramref name="normalization"/> is null, else (v/255 − mean_c)/std_c; on <paramref name="device"/> (the CPU when
+    /// null), created in the current dispose scope, if any.
     /// </summary>
-    public Tensor ToTensor(ReadOnlySpan<int> indices, Normalization? normalization = null)
+    public Tensor ToTensor(ReadOnlySpan<int> indices, Normalization? normalization = null, Device? device = null)
     {
         var tables = Normalization.Tables(normalization, Channels);
-        var t = Tensor.Empty(indices.Length, Channels, Height, Width);
-        var dst = t.AsSpan();
-        for (int i = 0; i < indices.Length; i++)
-            DataLoader.Render(ImageBytes(indices[i]), Channels, Height, Width, tables, 0, 0, 0, false, dst.Slice(i * ImageSize, ImageSize));
-        return t;
+        TorchNative.EnsureLoaded();
+        var cpu = empty([indices.Length, Channels, Height, Width], ScalarType.Float32, CPU);   // (n, C, H, W)
+        try
+        {
+            RenderInto(cpu, indices, tables, 0, []);
+            if (device is null || device.type == DeviceType.CPU) return cpu;
+            var moved = cpu.to(device);   // (n, C, H, W) on the device
+            cpu.Dispose();
+            return moved;
+        }
+        catch
+        {
+            cpu.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>All images as one float32 tensor (N, C, H, W); see <see cref="ToTensor(ReadOnlySpan{int}, Normalization?)"/>.</summary>
-    public Tensor ToTensor(Normalization? normalization = null)
+    /// <summary>All images as one float32 tensor (N, C, H, W); see <see cref="ToTensor(ReadOnlySpan{int}, Normalization?, Device?)"/>.</summary>
+    public Tensor ToTensor(Normalization? normalization = null, Device? device = null)
     {
         var all = new int[Count];
         for (int i = 0; i < all.Length; i++) all[i] = i;
-        return ToTensor(all, normalization);
+        return ToTensor(all, normalization, device);
+    }
+
+    /// <summary>
+    /// Renders the images at <paramref name="indices"/> into <paramref name="images"/>, a contiguous float32 CPU tensor
+    /// (n, C, H, W), through the per-channel <paramref name="tables"/>, cropping from the image zero-padded by
+    /// <paramref name="pad"/> at <paramref name="draws"/>[i] (empty: the identity for every image); see <see cref="DataLoader.Render(ReadOnlySpan{byte}, int, int, int, float[][], int, int, int, bool, Span{float})"/>.
+    /// Works in slices of at most 256 MB, so the tensor may exceed a span's 2 GB.
+    /// </summary>
+    internal void RenderInto(Tensor images, ReadOnlySpan<int> indices, float[][] tables, int pad, ReadOnlySpan<AugmentationDraw> draws)
+    {
+        int n = indices.Length;
+        if (n == 0) return;
+        int perSlice = Math.Max(1, (1 << 28) / (sizeof(float) * ImageSize));
+        for (int start = 0; start < n; start += perSlice)
+        {
+            int count = Math.Min(perSlice, n - start);
+            using var slice = images.narrow(0, start, count);   // (count, C, H, W), contiguous
+            var dst = MemoryMarshal.Cast<byte, float>(slice.bytes);
+            for (int i = 0; i < count; i++)
+            {
+                var d = draws.IsEmpty ? AugmentationDraw.Identity(pad) : draws[start + i];
+                DataLoader.Render(ImageBytes(indices[start + i]), Channels, Height, Width, tables, pad, d.Dy, d.Dx, d.Flip,
+                    dst.Slice(i * ImageSize, ImageSize));
+            }
+        }
     }
 
     /// <summary>The labels at <paramref name="indices"/>.</summary>

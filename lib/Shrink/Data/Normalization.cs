@@ -110,7 +110,9 @@ public sealed record Normalization(IReadOnlyList<float> Mean, IReadOnlyList<floa
 /// Random augmentation applied per sample to the byte image before normalisation, in torchvision's order:
 /// <c>RandomCrop(H×W, padding = CropPadding)</c> (zero-pad by p on every side — pixel value 0, i.e. black, which
 /// normalises to −mean/std —, then cut an H×W window at offsets dy, dx drawn uniformly from 0..2p), then
-/// <c>RandomHorizontalFlip(0.5)</c>. Draws per sample, in this order: dy, dx (when p &gt; 0), flip (when enabled).
+/// <c>RandomHorizontalFlip(0.5)</c>. Draws per batch of B, from the batch's own seeded generator, in this order: a (B, 2)
+/// <c>torch.randint(0, 2p + 1)</c> of offsets (dy, dx) when p &gt; 0, then a (B) <c>torch.randint(0, 2)</c> of flips when
+/// enabled. The choices are recorded per sample as <see cref="AugmentationDraw"/>s.
 /// </summary>
 /// <param name="CropPadding">Padding p of the random crop; 0 disables cropping (2 is usual for 28×28, 4 for 32×32).</param>
 /// <param name="HorizontalFlip">Mirror left–right with probability ½.</param>

@@ -1,5 +1,5 @@
-using Shrink.Tensors;
-using F = Shrink.Tensors.Functional;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Shrink.Distillation;
 
@@ -7,9 +7,11 @@ namespace Shrink.Distillation;
 /// Attention-map distillation: the KL divergence from the teacher's attention distributions to the student's, row by
 /// row. With A_s, A_t (B, H, T, T) the attention probabilities of a chosen layer (each row a distribution over keys),
 /// L = (1/R)·Σ_rows KL(A_t[row] ‖ A_s[row]) = (1/R)·Σ A_t·(log A_t − log A_s), R = B·H'·T rows, where H' = 1 after
-/// averaging the heads (<see cref="AttentionHeadMatching.Averaged"/>) or H' = H (<see cref="AttentionHeadMatching.Matched"/>).
+/// averaging the heads (<see cref="AttentionHeadMatching.Averaged"/>) or H' = H (<see cref="AttentionHeadMatching.Matched"/>)
+/// — <c>F.kl_div(log A_s, A_t, reduction='batchmean')</c> over the (R, T) rows.
 /// log A_s is taken of max(A_s, 1e−12) so an underflowed probability does not give −∞. Layers are averaged by
-/// <see cref="KlLayers"/>. (MiniLM v1's self-attention distribution transfer; the token counts must agree.)
+/// <see cref="KlLayers"/>. (MiniLM v1's self-attention distribution transfer; the token counts must agree.) There is no
+/// α here: the <see cref="Distiller"/> adds w·L (<see cref="DistillationHparams.AttentionWeight"/>).
 /// </summary>
 public static class AttentionDistillation
 {
@@ -22,20 +24,23 @@ public static class AttentionDistillation
     {
         ArgumentNullException.ThrowIfNull(studentAttention);
         ArgumentNullException.ThrowIfNull(teacherAttention);
-        var s = studentAttention; var t = FeatureDistillation.Detached(teacherAttention);
-        bool ok = s.Rank == 4 && t.Rank == 4 && s.Shape[0] == t.Shape[0] && s.Shape[2] == t.Shape[2] && s.Shape[3] == t.Shape[3] && s.Shape[2] == s.Shape[3]
-                  && (matching == AttentionHeadMatching.Averaged || s.Shape[1] == t.Shape[1]);
+        var s = studentAttention; var t = teacherAttention.detach();
+        bool ok = s.dim() == 4 && t.dim() == 4 && s.shape[0] == t.shape[0] && s.shape[2] == t.shape[2] && s.shape[3] == t.shape[3] && s.shape[2] == s.shape[3]
+                  && (matching == AttentionHeadMatching.Averaged || s.shape[1] == t.shape[1]);
         if (!ok)
-            throw new ArgumentException($"AttentionDistillation: student attention ({string.Join(", ", s.Shape)}) and teacher attention ({string.Join(", ", t.Shape)}) do not fit: expected (B, H, T, T) with equal B and T" +
+            throw new ArgumentException($"AttentionDistillation: student attention ({DistillationLoss.Shape(s)}) and teacher attention ({DistillationLoss.Shape(t)}) do not fit: expected (B, H, T, T) with equal B and T" +
                 (matching == AttentionHeadMatching.Matched ? " and equal head counts (or use AttentionHeadMatching.Averaged)." : "."));
+        if (!DistillationLoss.SameDevice(s, t))
+            throw new ArgumentException($"AttentionDistillation: student attention on {s.device}, teacher attention on {t.device}.");
         if (matching == AttentionHeadMatching.Averaged)
         {
-            s = s.Mean(1);                                          // (B, T, T)
-            using (Tensor.NoGrad()) t = t.Mean(1);
+            s = s.mean([1]);                                                    // (B, T, T)
+            t = t.mean([1]);                                                    // (B, T, T)
         }
-        int tokens = s.Shape[^1];
-        var logS = s.Clamp(MinProbability).Log().Reshape(-1, tokens);   // (R, T)
-        return F.KlDiv(logS, t.Contiguous().Reshape(-1, tokens), "batchmean");
+        long tokens = s.shape[^1];
+        var logS = s.clamp_min(MinProbability).log().reshape(-1, tokens);       // (R, T)
+        var rows = t.contiguous().reshape(-1, tokens);                          // (R, T)
+        return F.kl_div(logS, rows, log_target: false, reduction: nn.Reduction.Sum) * (1.0 / rows.shape[0]);   // batchmean
     }
 
     /// <summary>The average of <see cref="Kl"/> over layer pairs.</summary>
@@ -51,6 +56,6 @@ public static class AttentionDistillation
             var l = Kl(studentAttentions[i], teacherAttentions[i], matching);
             sum = sum is null ? l : sum + l;
         }
-        return studentAttentions.Count == 1 ? sum! : sum! * (1f / studentAttentions.Count);
+        return studentAttentions.Count == 1 ? sum! : sum! * (1.0 / studentAttentions.Count);
     }
 }

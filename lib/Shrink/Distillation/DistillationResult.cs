@@ -1,5 +1,5 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 using Shrink.Training;
 
 namespace Shrink.Distillation;
@@ -8,7 +8,7 @@ namespace Shrink.Distillation;
 public sealed record DistillationResult
 {
     /// <summary>The trained student (without the hint regressors), in evaluation mode; its state dict has timm names.</summary>
-    public required Module<Tensor, Tensor> Student { get; init; }
+    public required nn.Module<Tensor, Tensor> Student { get; init; }
 
     /// <summary>The trainer's result (history, test accuracy, run folder, reuse, resume); its model is the <see cref="DistillationStudent"/> wrapper.</summary>
     public required TrainingResult Training { get; init; }

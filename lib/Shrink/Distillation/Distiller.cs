@@ -1,12 +1,14 @@
 using System.Globalization;
 using Shrink.Data;
 using Shrink.Experiments;
+using Shrink.IO;
 using Shrink.Models;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
-using Shrink.Tensors.Nn;
+using Shrink.Torch;
 using Shrink.Training;
-using F = Shrink.Tensors.Functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using DataLoader = Shrink.Data.DataLoader;
+using static TorchSharp.torch;
 
 namespace Shrink.Distillation;
 
@@ -18,13 +20,15 @@ namespace Shrink.Distillation;
 /// var hp = new DistillationHparams { Training = new() { Steps = "10ep" }, Method = DistillationMethod.DeiTHard,
 ///                                    Teachers = ["cnn"], Student = "deit_nano", UseCache = true };
 /// var distiller = new Distiller(hp) { CacheFolder = "runs/teacher-cache" };
-/// var result = distiller.Fit(() => VitModels.Create("deit_nano_distilled_patch7_28"), [new("cnn", cnn)], train, test,
+/// var result = distiller.Fit(() => ModelZoo.Create("deit_nano_distilled_patch7_28"), [new("cnn", cnn)], train, test,
 ///                            RunFolder.For("runs", hp));
 /// Console.WriteLine($"{result.TestAccuracy:P1}, teacher passes saved: {result.TeacherForwardPassesSaved}");
 /// </code>
 /// <para>
-/// Teachers are frozen (<see cref="Module.Freeze()"/>), put in evaluation mode and run under no-grad on the student's
-/// batch (the same augmented, normalised images). With <see cref="DistillationHparams.UseCache"/> each teacher's outputs
+/// Teachers are frozen (<see cref="ModuleExtensions.Freeze"/>), moved to the run's device
+/// (<see cref="TrainingHparams.Device"/>), put in evaluation mode and run under no-grad on the student's batch (the same
+/// augmented, normalised images). Feature-level terms read the blocks they need through
+/// <see cref="VisionTransformer.ForwardIntermediates"/> (only the requested intermediates of the requested blocks). With <see cref="DistillationHparams.UseCache"/> each teacher's outputs
 /// are taken from a <see cref="TeacherLogitCache"/> in <see cref="CacheFolder"/> (or the run folder): filled once — with
 /// the trainer's own loader (seed, batch size, shuffle, drop-last, augmentation) for every epoch when the training
 /// augments, or one un-augmented pass over the dataset when it does not — and training then runs no teacher forward pass
@@ -76,7 +80,7 @@ public sealed class Distiller
     /// <paramref name="runFolder"/> (see the class remarks).
     /// </summary>
     /// <exception cref="ArgumentException">The teachers do not match <see cref="DistillationHparams.Teachers"/>, or the student/teacher types do not fit the method.</exception>
-    public DistillationResult Fit(Func<Module<Tensor, Tensor>> studentFactory, IReadOnlyList<DistillationTeacher> teachers, ImageDataset train,
+    public DistillationResult Fit(Func<nn.Module<Tensor, Tensor>> studentFactory, IReadOnlyList<DistillationTeacher> teachers, ImageDataset train,
         ImageDataset? test = null, string? runFolder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(studentFactory);
@@ -86,6 +90,7 @@ public sealed class Distiller
         if (teachers.Count != hp.Teachers.Length || teachers.Select(t => t.Name).Where((n, i) => n != hp.Teachers[i]).Any())
             throw new ArgumentException($"Distiller: the hyperparameters name the teachers [{string.Join(", ", hp.Teachers)}] but [{string.Join(", ", teachers.Select(t => t.Name))}] were given (same names, same order).");
         var student = studentFactory() ?? throw new ArgumentException("Distiller: the student factory returned null.");
+        var device = Devices.Parse(hp.Training.Device);
         var vit = student as VisionTransformer;
         var firstTeacherVit = teachers.Count > 0 ? teachers[0].Model as VisionTransformer : null;
         CheckFits(hp, vit, firstTeacherVit);
@@ -99,12 +104,17 @@ public sealed class Distiller
             tLayers = hp.TeacherLayers.Select(i => Layer(i, firstTeacherVit!.Config.Depth, "TeacherLayers")).ToArray();
             if (hp.HintWeight > 0)
                 for (int l = 0; l < sLayers.Length; l++)
-                    regressors.Add(new HintRegressor(vit!.Config.EmbedDim, firstTeacherVit!.Config.EmbedDim, new Generator(unchecked((ulong)hp.Training.Seed * 31 + (ulong)l + 0x4849)))); // "HI"
+                    regressors.Add(new HintRegressor(vit!.Config.EmbedDim, firstTeacherVit!.Config.EmbedDim, Seed.Generator(unchecked((ulong)hp.Training.Seed), HintStream, (ulong)l)));
         }
-        bool needBlocks = hp.HintWeight > 0 || hp.ManifoldWeight > 0, needAttn = hp.AttentionWeight > 0, needQkv = hp.RelationWeight > 0;
-        var wrapper = new DistillationStudent(student, regressors, needBlocks, needAttn, needQkv);
+        var what = (hp.HintWeight > 0 || hp.ManifoldWeight > 0 ? Intermediates.BlockOutputs : Intermediates.None)
+                   | (hp.AttentionWeight > 0 ? Intermediates.Attentions : Intermediates.None)
+                   | (hp.RelationWeight > 0 ? Intermediates.Qkv : Intermediates.None);
+        // ForwardIntermediates returns entry i for indices[i]: ask each model for its distinct blocks, in order.
+        int[] sBlocks = sLayers.Distinct().Order().ToArray(), tBlocks = tLayers.Distinct().Order().ToArray();
+        var wrapper = new DistillationStudent(student, regressors, what, hp.UsesFeatures ? sBlocks : null);
+        wrapper.to(device);
 
-        foreach (var t in teachers) { t.Model.Freeze(); t.Model.Eval(); }
+        foreach (var t in teachers) { t.Model.Freeze(); t.Model.to(device); t.Model.eval(); }
         var trainer = new Trainer(hp.Training) { Progress = Progress, Prefetch = Prefetch };
         bool finished = runFolder is not null && Trainer.IsFinished(runFolder);
 
@@ -118,12 +128,12 @@ public sealed class Distiller
             var normalization = trainer.ResolveNormalization(train);
             var aug = new Augmentation(hp.Training.CropPadding, hp.Training.HorizontalFlip);
             var trainLoader = new DataLoader(train, hp.Training.BatchSize, shuffle: true, seed: unchecked((ulong)hp.Training.Seed), dropLast: true,
-                normalization: normalization, augmentation: aug, prefetch: Prefetch);
+                normalization: normalization, augmentation: aug, prefetch: Prefetch, device: device);
             int perEpoch = trainLoader.Count;
             if (perEpoch == 0) throw new ArgumentException($"Distiller: the training set '{train.Name}' has fewer images than one batch of {hp.Training.BatchSize}.");
             int epochs = aug.IsActive ? (hp.Training.Steps.ToIterations(perEpoch) + perEpoch - 1) / perEpoch : 1;
             var fillLoader = aug.IsActive ? trainLoader
-                : new DataLoader(train, hp.Training.BatchSize, normalization: normalization, prefetch: Prefetch);   // every sample once
+                : new DataLoader(train, hp.Training.BatchSize, normalization: normalization, prefetch: Prefetch, device: device);   // every sample once
             string inputs = TeacherLogitCache.DescribeInputs(fillLoader);
             int k = hp.CacheTopK == 0 ? train.NumClasses : hp.CacheTopK;
             foreach (var t in teachers)
@@ -158,18 +168,20 @@ public sealed class Distiller
             var targets = new Tensor[teachers.Count];
             VitOutput? teacherFeatures = null;
             if (caches.Count > 0)
-                for (int m = 0; m < teachers.Count; m++) targets[m] = caches[m].Targets(batch, hp.Temperature);
+                for (int m = 0; m < teachers.Count; m++) targets[m] = caches[m].Targets(batch, hp.Temperature);   // (B, C) on the batch's device
             else
-                using (Tensor.NoGrad())
+                using (no_grad())
                     for (int m = 0; m < teachers.Count; m++)
                     {
-                        Tensor z;
+                        Tensor z;                                                                   // (B, C)
                         if (m == 0 && hp.UsesFeatures)
                         {
-                            teacherFeatures = firstTeacherVit!.ForwardFeatures(batch.Images, needBlocks, needAttn, needQkv);
+                            teacherFeatures = firstTeacherVit!.ForwardIntermediates(batch.Images, what, tBlocks);
                             z = teacherFeatures.Prediction;
                         }
-                        else z = teachers[m].Model.Forward(batch.Images);
+                        else z = teachers[m].Model.forward(batch.Images);
+                        if (z.dim() != 2 || z.shape[0] != batch.Size || z.shape[1] != logits.shape[1])
+                            throw new ArgumentException($"Distiller: teacher '{teachers[m].Name}' returned ({DistillationLoss.Shape(z)}) for a batch of {batch.Size}; the student predicts ({DistillationLoss.Shape(logits)}).");
                         livePasses += batch.Size;
                         _livePasses += batch.Size;
                         targets[m] = DistillationLoss.Targets(z, hp.Temperature);
@@ -178,20 +190,20 @@ public sealed class Distiller
             var loss = hp.Method switch
             {
                 DistillationMethod.None => trainer.DefaultLoss(logits, batch),
-                DistillationMethod.Hinton => DistillationLoss.HintonFromTargets(logits, Mixture(), batch.Labels, hp.Alpha, hp.Temperature, hp.Normalization, (float)hp.Training.LabelSmoothing),
-                DistillationMethod.DeiTSoft => DistillationLoss.DeiTSoftFromTargets(output.Logits, output.DistillationLogits!, Mixture(), batch.Labels, hp.Alpha, hp.Temperature, hp.Normalization),
-                DistillationMethod.DeiTHard => DistillationLoss.DeiTHard(output.Logits, output.DistillationLogits!, Mixture(), batch.Labels, hp.Alpha),
-                DistillationMethod.CoAdvise => DistillationLoss.CoAdvise(output.Logits, output.DistillationHeads, targets, batch.Labels, hp.Temperature, hp.TeacherWeights, hp.Normalization),
+                DistillationMethod.Hinton => DistillationLoss.HintonFromTargets(logits, Mixture(), batch.Targets, hp.Alpha, hp.Temperature, hp.Normalization, hp.Training.LabelSmoothing),
+                DistillationMethod.DeiTSoft => DistillationLoss.DeiTSoftFromTargets(output.Logits, output.DistillationLogits!, Mixture(), batch.Targets, hp.Alpha, hp.Temperature, hp.Normalization),
+                DistillationMethod.DeiTHard => DistillationLoss.DeiTHard(output.Logits, output.DistillationLogits!, Mixture(), batch.Targets, hp.Alpha),
+                DistillationMethod.CoAdvise => DistillationLoss.CoAdvise(output.Logits, output.DistillationHeads, targets, batch.Targets, hp.Temperature, hp.TeacherWeights, hp.Normalization),
                 DistillationMethod.SoftTarget => DistillationLoss.SoftTargetCrossEntropy(logits, Mixture()),
                 _ => throw new InvalidOperationException($"Distiller: unknown method {hp.Method}."),
             };
             if (teacherFeatures is not null)
-                loss = loss + FeatureTerms(hp, output, teacherFeatures, vit!, firstTeacherVit!, sLayers, tLayers, wrapper.Regressors, batch);
+                loss = loss + FeatureTerms(hp, output, teacherFeatures, vit!, firstTeacherVit!, sLayers, tLayers, sBlocks, tBlocks, wrapper.Regressors, batch);
             return loss;
         };
 
         var result = trainer.Fit(wrapper, train, test, runFolder, cancellationToken);
-        student.Eval();
+        student.eval();
         long perStep = hp.Method == DistillationMethod.None && !hp.UsesFeatures ? 0 : (long)hp.Training.BatchSize * teachers.Count;   // passes a live step runs
         var record = new TeacherPassRecord
         {
@@ -202,7 +214,7 @@ public sealed class Distiller
         {
             var studentPath = Path.Combine(result.RunFolder, StudentFileName);
             if (!File.Exists(studentPath))
-                SafeTensors.Save(studentPath, student.StateDict(), new Dictionary<string, string> { ["format"] = "shrink-model-1", ["hparams"] = RunName.Canonical(hp) });
+                SafeTensors.Save(studentPath, student.state_dict(), new Dictionary<string, string> { ["format"] = "shrink-model-1", ["hparams"] = RunName.Canonical(hp) });
             // The whole run's cost: fills recorded by every session; the steps of earlier sessions (up to the checkpoint
             // this one resumed from) ran the live teachers once per image and teacher, as this session's did.
             var recorded = TeacherPassRecord.Load(result.RunFolder);
@@ -235,6 +247,12 @@ public sealed class Distiller
         return $"teacher-{safe}-{RunName.Hash(key)}.tlc";
     }
 
+    /// <summary>Seed stream of the hint regressors' initial weights ("HI").</summary>
+    private const ulong HintStream = 0x4849;
+
+    /// <summary>Seed stream of the manifold term's random patches ("MANIFOLD").</summary>
+    private const ulong ManifoldStream = 0x4D414E49464F4C44UL;
+
     private static int Layer(int index, int depth, string what)
     {
         int i = index < 0 ? depth + index : index;
@@ -261,9 +279,9 @@ public sealed class Distiller
     internal static Tensor CommonTokens(Tensor x, int axis, int prefix, int otherPrefix)
     {
         if (prefix <= otherPrefix) return x;
-        int total = x.Shape[axis];
-        var keep = Enumerable.Range(0, otherPrefix).Concat(Enumerable.Range(prefix, total - prefix)).ToArray();
-        return x.IndexSelect(axis, keep);
+        long total = x.shape[axis];
+        var keep = Enumerable.Range(0, otherPrefix).Select(i => (long)i).Concat(Enumerable.Range(prefix, (int)total - prefix).Select(i => (long)i)).ToArray();
+        return x.index_select(axis, tensor(keep, dtype: ScalarType.Int64, device: x.device));
     }
 
     /// <summary>Attention maps (B, H, T, T) restricted to the common tokens (<see cref="CommonTokens"/>) on both axes, rows renormalised to sum to 1.</summary>
@@ -271,42 +289,56 @@ public sealed class Distiller
     {
         if (prefix <= otherPrefix) return attention;
         var a = CommonTokens(CommonTokens(attention, 2, prefix, otherPrefix), 3, prefix, otherPrefix);
-        return a / a.Sum(-1, keepdim: true);
+        return a / a.sum(-1, keepdim: true);                    // (B, H, T', T'), rows sum to 1
     }
 
-    /// <summary>HintWeight·L_hint + AttentionWeight·L_attn + RelationWeight·L_qkv + ManifoldWeight·L_manifold, averaged over the layer pairs.</summary>
+    /// <summary>
+    /// HintWeight·L_hint + AttentionWeight·L_attn + RelationWeight·L_qkv + ManifoldWeight·L_manifold, averaged over the
+    /// layer pairs. <paramref name="s"/> and <paramref name="t"/> hold the intermediates of the blocks
+    /// <paramref name="sBlocks"/> and <paramref name="tBlocks"/> (entry i for block i of those lists).
+    /// </summary>
     private static Tensor FeatureTerms(DistillationHparams hp, VitOutput s, VitOutput t, VisionTransformer student, VisionTransformer teacher,
-        int[] sLayers, int[] tLayers, ModuleList<HintRegressor>? regressors, Batch batch)
+        int[] sLayers, int[] tLayers, int[] sBlocks, int[] tBlocks, ModuleList<HintRegressor>? regressors, Batch batch)
     {
         int sp = student.Config.NumPrefixTokens, tp = teacher.Config.NumPrefixTokens;
-        Tensor total = Tensor.Scalar(0f);
+        Tensor Of(IReadOnlyList<Tensor> list, int[] blocks, int layer, string what, string model)
+        {
+            int i = Array.IndexOf(blocks, layer);
+            if (i < 0 || i >= list.Count)
+                throw new InvalidOperationException($"Distiller: the {model}'s ForwardIntermediates returned {list.Count} {what} for blocks [{string.Join(", ", blocks)}]; block {layer} is missing.");
+            return list[i];
+        }
+        Tensor S(IReadOnlyList<Tensor> list, int layer, string what) => Of(list, sBlocks, layer, what, "student");
+        Tensor T(IReadOnlyList<Tensor> list, int layer, string what) => Of(list, tBlocks, layer, what, "teacher");
+        Tensor? total = null;
+        void Add(Tensor term) => total = total is null ? term : total + term;
         int layers = sLayers.Length;
         if (hp.HintWeight > 0)
         {
-            var sf = sLayers.Select(i => ManifoldDistillation.PatchTokens(s.BlockOutputs[i], sp)).ToArray();
-            var tf = tLayers.Select(i => ManifoldDistillation.PatchTokens(t.BlockOutputs[i], tp)).ToArray();
-            total = total + FeatureDistillation.Hints(sf, tf, regressors!.Cast<HintRegressor?>().ToArray()) * (float)hp.HintWeight;
+            var sf = sLayers.Select(i => ManifoldDistillation.PatchTokens(S(s.BlockOutputs, i, "block outputs"), sp)).ToArray();   // (B, N, D_s) each
+            var tf = tLayers.Select(i => ManifoldDistillation.PatchTokens(T(t.BlockOutputs, i, "block outputs"), tp)).ToArray();   // (B, N, D_t) each
+            Add(FeatureDistillation.Hints(sf, tf, regressors!.Cast<HintRegressor?>().ToArray()) * hp.HintWeight);
         }
         if (hp.AttentionWeight > 0)
-            total = total + AttentionDistillation.KlLayers(sLayers.Select(i => CommonAttention(s.Attentions[i], sp, tp)).ToArray(),
-                tLayers.Select(i => CommonAttention(t.Attentions[i], tp, sp)).ToArray(), hp.AttentionHeads) * (float)hp.AttentionWeight;
+            Add(AttentionDistillation.KlLayers(sLayers.Select(i => CommonAttention(S(s.Attentions, i, "attention maps"), sp, tp)).ToArray(),
+                tLayers.Select(i => CommonAttention(T(t.Attentions, i, "attention maps"), tp, sp)).ToArray(), hp.AttentionHeads) * hp.AttentionWeight);
         if (hp.RelationWeight > 0)
-            total = total + RelationDistillation.QkvRelationLayers(sLayers.Select(i => CommonTokens(s.Qkv[i], 1, sp, tp)).ToArray(),
-                tLayers.Select(i => CommonTokens(t.Qkv[i], 1, tp, sp)).ToArray(), hp.RelationHeads) * (float)hp.RelationWeight;
+            Add(RelationDistillation.QkvRelationLayers(sLayers.Select(i => CommonTokens(S(s.Qkv, i, "qkv projections"), 1, sp, tp)).ToArray(),
+                tLayers.Select(i => CommonTokens(T(t.Qkv, i, "qkv projections"), 1, tp, sp)).ToArray(), hp.RelationHeads) * hp.RelationWeight);
         if (hp.ManifoldWeight > 0)
         {
             // K patches drawn from a generator fixed by (seed, epoch, batch): deterministic and identical after a resume.
-            var g = new Generator(unchecked((ulong)hp.Training.Seed * 0x9E3779B97F4A7C15UL ^ (ulong)batch.Epoch << 20 ^ (ulong)batch.BatchIndex ^ 0x4D414E49464F4C44UL));   // "MANIFOLD"
+            var g = Seed.Generator(unchecked((ulong)hp.Training.Seed), ManifoldStream, unchecked((ulong)batch.Epoch), unchecked((ulong)batch.BatchIndex));
             Tensor? m = null;
             for (int l = 0; l < layers; l++)
             {
-                var losses = ManifoldDistillation.Compute(ManifoldDistillation.PatchTokens(s.BlockOutputs[sLayers[l]], sp),
-                    ManifoldDistillation.PatchTokens(t.BlockOutputs[tLayers[l]], tp), hp.ManifoldSamples, g);
+                var losses = ManifoldDistillation.Compute(ManifoldDistillation.PatchTokens(S(s.BlockOutputs, sLayers[l], "block outputs"), sp),
+                    ManifoldDistillation.PatchTokens(T(t.BlockOutputs, tLayers[l], "block outputs"), tp), hp.ManifoldSamples, g);
                 var w = losses.Weighted(hp.ManifoldPatchWeight, hp.ManifoldSampleWeight, hp.ManifoldRandomWeight);
                 m = m is null ? w : m + w;
             }
-            total = total + m! * (float)(hp.ManifoldWeight / layers);
+            Add(m! * (hp.ManifoldWeight / layers));
         }
-        return total;
+        return total!;
     }
 }

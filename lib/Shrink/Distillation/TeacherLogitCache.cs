@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Shrink.Data;
 using Shrink.Experiments;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Distillation;
 
@@ -16,11 +16,18 @@ namespace Shrink.Distillation;
 /// <see cref="AugmentationDraw"/>, 4 bytes) followed by the top-k class indices (uint16) and probabilities (fp16) — or,
 /// with <see cref="TeacherCacheValues.Float32Logits"/>, all C logits as float32.
 /// <para>
-/// <b>Dense targets</b> (<see cref="Targets(int, ReadOnlySpan{int}, double)"/>): for fp16 probabilities, TinyViT's rule
+/// <b>Dense targets</b> (<see cref="Targets(int, ReadOnlySpan{int}, double, TorchSharp.torch.Device)"/>): for fp16 probabilities, TinyViT's rule
 /// t_c = v_j at the stored indices c = i_j, and t_c = (1 − Σ_j v_j)/(C − k) elsewhere (exact up to fp16 when k = C); a
 /// temperature τ ≠ 1 is applied afterwards as t_c^(1/τ)/Σ t^(1/τ) (= softmax(z/τ) when the stored values are exact).
-/// For float32 logits, the targets are <see cref="DistillationLoss.Targets"/> of the stored logits: identical to a live
-/// teacher on the same batch.
+/// For float32 logits, the targets are <see cref="DistillationLoss.Targets"/> of the stored logits: bit for bit those of
+/// a live teacher on the same batch (the stored float32 values are the teacher's logits, and the same softmax runs on the
+/// same device).
+/// </para>
+/// <para>
+/// <b>Device</b>: the first lookup for a device uploads the records' values once (float32 logits (E·N, C), or the top-k
+/// probabilities (E·N, k) with their int64 class indices) to that device; targets are then gathered and rebuilt there
+/// (<c>index_select</c>, <c>scatter_</c>), so a GPU run reads no teacher data from the host per step beyond the row
+/// numbers. <see cref="Targets(Batch, double)"/> uses the device of the batch's images.
 /// </para>
 /// <para>
 /// <b>Augmentation replay</b>: a cache filled through an augmenting <see cref="DataLoader"/> stores each sample's draw per
@@ -62,6 +69,7 @@ public sealed class TeacherLogitCache
 
     private readonly byte[] _records;
     private readonly int _recordSize;
+    private Tensor? _deviceValues, _deviceIndices;   // the records' values on _deviceValues.device (see DeviceTables)
 
     private TeacherLogitCache(string path, string teacherName, string inputDescription, int numClasses, int topK, int numSamples, int epochs,
         TeacherCacheValues values, Augmentation augmentation, byte[] fingerprint, byte[] records, long teacherForwardPasses)
@@ -160,10 +168,11 @@ public sealed class TeacherLogitCache
     /// teacher's top-<paramref name="topK"/> probabilities (or all logits), writes the file atomically to
     /// <paramref name="path"/> and returns the cache, whose <see cref="TeacherForwardPasses"/> counts the images the
     /// teacher processed. A loader without augmentation needs one epoch; use one without shuffle or drop-last so every
-    /// sample gets its record.
+    /// sample gets its record. The teacher runs on the loader's images, so it must live on the loader's device; its
+    /// logits are copied to the host to be stored.
     /// </summary>
     /// <exception cref="ArgumentException">Bad k, epochs, class count (at most 65 536), or a teacher whose outputs are not (B, C).</exception>
-    public static TeacherLogitCache Fill(string path, Module<Tensor, Tensor> teacher, string teacherName, DataLoader loader, int epochs, int topK = 0,
+    public static TeacherLogitCache Fill(string path, nn.Module<Tensor, Tensor> teacher, string teacherName, DataLoader loader, int epochs, int topK = 0,
         TeacherCacheValues values = TeacherCacheValues.Float16Probabilities)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -183,8 +192,8 @@ public sealed class TeacherLogitCache
         if (recordBytes > Array.MaxLength) throw new ArgumentException($"TeacherLogitCache: {epochs} epochs × {n} samples × {r} bytes exceed one in-memory array; store fewer epochs or a smaller k.");
         var records = new byte[recordBytes];
         long passes = 0;
-        bool wasTraining = teacher.Training;
-        teacher.Eval();
+        bool wasTraining = teacher.training;
+        teacher.eval();
         try
         {
             var probs = new float[c];
@@ -192,13 +201,16 @@ public sealed class TeacherLogitCache
             for (int e = 0; e < epochs; e++)
                 foreach (var batch in loader.Enumerate(e))
                 {
-                    using var scope = TensorScope.Begin();
-                    using var noGrad = Tensor.NoGrad();
-                    var logits = teacher.Forward(batch.Images);
-                    if (logits.Rank != 2 || logits.Shape[0] != batch.Size || logits.Shape[1] != c)
-                        throw new ArgumentException($"TeacherLogitCache: teacher '{teacherName}' returned ({string.Join(", ", logits.Shape)}) for a batch of {batch.Size}; expected ({batch.Size}, {c}).");
+                    using var owned = batch;                                             // frees the images when done
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    var logits = teacher.forward(batch.Images);                         // (B, C)
+                    if (logits.dim() != 2 || logits.shape[0] != batch.Size || logits.shape[1] != c)
+                        throw new ArgumentException($"TeacherLogitCache: teacher '{teacherName}' returned ({DistillationLoss.Shape(logits)}) for a batch of {batch.Size}; expected ({batch.Size}, {c}).");
+                    if (logits.dtype != ScalarType.Float32)
+                        throw new ArgumentException($"TeacherLogitCache: teacher '{teacherName}' returned {logits.dtype} logits; float32 is stored.");
                     passes += batch.Size;
-                    var z = logits.Contiguous().AsSpan();
+                    var z = logits.cpu().contiguous().data<float>().ToArray().AsSpan();  // B·C host floats
                     for (int b = 0; b < batch.Size; b++)
                     {
                         var rec = records.AsSpan((int)(((long)e * n + batch.Indices[b]) * r), r);
@@ -222,7 +234,7 @@ public sealed class TeacherLogitCache
                     }
                 }
         }
-        finally { teacher.Train(wasTraining); }
+        finally { teacher.train(wasTraining); }
 
         var augmentation = loader.Augmentation.IsActive ? loader.Augmentation : Augmentation.None;
         string inputs = DescribeInputs(loader);
@@ -462,41 +474,69 @@ public sealed class TeacherLogitCache
 
     /// <summary>
     /// Dense teacher targets (n, C) at temperature τ for the samples at <paramref name="indices"/> in
-    /// <paramref name="epoch"/> (see the class remarks), without gradient.
+    /// <paramref name="epoch"/> (see the class remarks), without gradient, on <paramref name="device"/> (the CPU when null).
     /// </summary>
     /// <exception cref="InvalidOperationException">A sample has no record for that epoch.</exception>
-    public Tensor Targets(int epoch, ReadOnlySpan<int> indices, double tau = 1.0)
+    public Tensor Targets(int epoch, ReadOnlySpan<int> indices, double tau = 1.0, Device? device = null)
     {
         DistillationLoss.CheckTau(tau);
-        int c = NumClasses;
-        var dense = Tensor.Empty(indices.Length, c);
-        var d = dense.AsSpan();
-        if (Values == TeacherCacheValues.Float32Logits)
-        {
-            for (int b = 0; b < indices.Length; b++)
-            {
-                var rec = _records.AsSpan(RecordOffset(epoch, indices[b]), _recordSize);
-                for (int j = 0; j < c; j++) d[b * c + j] = BinaryPrimitives.ReadSingleLittleEndian(rec[(4 + 4 * j)..]);
-            }
-            return DistillationLoss.Targets(dense, tau);
-        }
-        for (int b = 0; b < indices.Length; b++) DenseProbabilities(epoch, indices[b], d.Slice(b * c, c));
+        var rows = new long[indices.Length];
+        for (int b = 0; b < rows.Length; b++) rows[b] = RecordOffset(epoch, indices[b]) / _recordSize;   // validates every record
+        device ??= CPU;
+        var (values, classIndices) = DeviceTables(device);
+        using var _ = no_grad();
+        var r = tensor(rows, dtype: ScalarType.Int64, device: device);                     // (n)
+        var v = values.index_select(0, r);                                                  // (n, C) logits or (n, k) probabilities
+        if (Values == TeacherCacheValues.Float32Logits) return DistillationLoss.Targets(v, tau);   // softmax(z/τ): as a live teacher
+        long n = rows.Length, c = NumClasses, k = TopK;
+        var dense = k == c
+            ? zeros(n, c, dtype: ScalarType.Float32, device: device)                       // (n, C)
+            : v.sum(-1, keepdim: true).neg_().add_(1.0).div_(c - k).expand(n, c).contiguous();   // (n, C), (1 − Σ v)/(C − k)
+        dense.scatter_(1, classIndices!.index_select(0, r), v);                             // stored values at their classes
         if (tau == 1.0) return dense;
-        double inv = 1.0 / tau;
-        for (int b = 0; b < indices.Length; b++)
-        {
-            var row = d.Slice(b * c, c);
-            double s = 0;
-            for (int j = 0; j < c; j++) s += Math.Pow(Math.Max(row[j], 0f), inv);
-            for (int j = 0; j < c; j++) row[j] = (float)(Math.Pow(Math.Max(row[j], 0f), inv) / s);
-        }
-        return dense;
+        var p = dense.to(ScalarType.Float64).clamp_min(0).pow(1.0 / tau);                   // t^(1/τ), in double
+        return (p / p.sum(-1, keepdim: true)).to(ScalarType.Float32);                       // (n, C)
     }
 
     /// <summary>
-    /// The targets (B, C) at temperature τ for a training batch: its samples' records of <see cref="Batch.Epoch"/>, after
-    /// checking that every sample received exactly the stored augmentation (so the targets describe the image the student
-    /// sees).
+    /// The records' values on <paramref name="device"/>, uploaded on first use (and again when another device asks): float32
+    /// logits (E·N, C), or fp16 probabilities widened to float32 (E·N, k) with their class indices (E·N, k) int64. Rows
+    /// without a record are zero. The tensors are detached from any dispose scope: they live as long as the cache.
+    /// </summary>
+    private (Tensor Values, Tensor? Indices) DeviceTables(Device device)
+    {
+        if (_deviceValues is { } cached && cached.device_type == device.type && cached.device_index == device.index)
+            return (cached, _deviceIndices);
+        long records = (long)Epochs * NumSamples;
+        int width = Values == TeacherCacheValues.Float32Logits ? NumClasses : TopK;
+        var values = new float[records * width];
+        var classes = Values == TeacherCacheValues.Float32Logits ? null : new long[records * width];
+        for (long ri = 0; ri < records; ri++)
+        {
+            var rec = _records.AsSpan((int)(ri * _recordSize), _recordSize);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(rec) == 0) continue;
+            for (int j = 0; j < width; j++)
+                if (classes is null) values[ri * width + j] = BinaryPrimitives.ReadSingleLittleEndian(rec[(4 + 4 * j)..]);
+                else
+                {
+                    classes[ri * width + j] = BinaryPrimitives.ReadUInt16LittleEndian(rec[(4 + 2 * j)..]);
+                    values[ri * width + j] = (float)BinaryPrimitives.ReadHalfLittleEndian(rec[(4 + 2 * width + 2 * j)..]);
+                }
+        }
+        using (var scope = NewDisposeScope())
+        {
+            _deviceValues?.Dispose();
+            _deviceIndices?.Dispose();
+            _deviceValues = tensor(values, [records, width], dtype: ScalarType.Float32).to(device).DetachFromDisposeScope();
+            _deviceIndices = classes is null ? null : tensor(classes, [records, width], dtype: ScalarType.Int64).to(device).DetachFromDisposeScope();
+        }
+        return (_deviceValues, _deviceIndices);
+    }
+
+    /// <summary>
+    /// The targets (B, C) at temperature τ for a training batch, on the device of its images: its samples' records of
+    /// <see cref="Batch.Epoch"/>, after checking that every sample received exactly the stored augmentation (so the
+    /// targets describe the image the student sees).
     /// </summary>
     /// <exception cref="InvalidOperationException">The batch was not made by a loader, a record is missing, or a sample's augmentation differs from the stored one (the cache was filled with another loader seed, batch size or augmentation).</exception>
     public Tensor Targets(Batch batch, double tau = 1.0)
@@ -511,13 +551,13 @@ public sealed class TeacherLogitCache
             if (stored != actual)
                 throw new InvalidOperationException($"TeacherLogitCache '{Path}': sample {batch.Indices[b]} in epoch {batch.Epoch} was augmented as {actual}, but the cache stores the teacher's output for {stored} — the cache was filled with another loader (inputs: {InputDescription}).");
         }
-        return Targets(batch.Epoch, batch.Indices, tau);
+        return Targets(batch.Epoch, batch.Indices, tau, batch.Images.device);
     }
 
     /// <summary>
     /// Re-renders the augmented images the teacher saw for the samples at <paramref name="indices"/> in
     /// <paramref name="epoch"/>, with <paramref name="loader"/>'s normalisation and this cache's crop padding
-    /// (TinyViT's replay of the stored augmentation). Returns (n, C, H, W).
+    /// (TinyViT's replay of the stored augmentation). Returns (n, C, H, W) as <see cref="DataLoader.Replay"/> makes it.
     /// </summary>
     /// <exception cref="ArgumentException">The loader's dataset or crop padding is not the cache's.</exception>
     public Tensor Replay(DataLoader loader, int epoch, ReadOnlySpan<int> indices)

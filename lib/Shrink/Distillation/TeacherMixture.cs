@@ -1,4 +1,4 @@
-using Shrink.Tensors;
+using static TorchSharp.torch;
 
 namespace Shrink.Distillation;
 
@@ -12,7 +12,7 @@ public static class TeacherMixture
 {
     /// <summary>
     /// Σ_m w̃_m·targets_m with w̃ = w / Σw (uniform when <paramref name="weights"/> is null); every target (B, C) is a
-    /// teacher's softmax(z_m/τ). Computed without gradient.
+    /// teacher's softmax(z_m/τ), all on one device. Computed without gradient.
     /// </summary>
     /// <exception cref="ArgumentException">No teachers, shapes differ, a weight is negative or not finite, or all weights are 0.</exception>
     public static Tensor Targets(IReadOnlyList<Tensor> teacherTargets, IReadOnlyList<double>? weights = null)
@@ -20,15 +20,21 @@ public static class TeacherMixture
         ArgumentNullException.ThrowIfNull(teacherTargets);
         if (teacherTargets.Count == 0) throw new ArgumentException("TeacherMixture: at least one teacher is needed.");
         var w = NormalizedWeights(teacherTargets.Count, weights);
-        using var _ = Tensor.NoGrad();
+        var first = teacherTargets[0] ?? throw new ArgumentNullException(nameof(teacherTargets), "TeacherMixture: teacher 0's targets are null.");
+        for (int m = 0; m < teacherTargets.Count; m++)
+        {
+            var t = teacherTargets[m] ?? throw new ArgumentNullException(nameof(teacherTargets), $"TeacherMixture: teacher {m}'s targets are null.");
+            if (t.dim() != 2 || !t.shape.SequenceEqual(first.shape))
+                throw new ArgumentException($"TeacherMixture: teacher {m}'s targets have shape ({DistillationLoss.Shape(t)}), teacher 0's ({DistillationLoss.Shape(first)}); expected (B, C) each.");
+            if (!DistillationLoss.SameDevice(t, first))
+                throw new ArgumentException($"TeacherMixture: teacher {m}'s targets live on {t.device}, teacher 0's on {first.device}.");
+        }
+        using var _ = no_grad();
         Tensor? sum = null;
         for (int m = 0; m < teacherTargets.Count; m++)
         {
-            var t = teacherTargets[m];
-            if (!t.Shape.SequenceEqual(teacherTargets[0].Shape))
-                throw new ArgumentException($"TeacherMixture: teacher {m}'s targets have shape ({string.Join(", ", t.Shape)}), teacher 0's ({string.Join(", ", teacherTargets[0].Shape)}).");
             if (w[m] == 0) continue;
-            var term = t * (float)w[m];
+            var term = teacherTargets[m] * w[m];                  // (B, C)
             sum = sum is null ? term : sum + term;
         }
         return sum!;

@@ -6,10 +6,11 @@ namespace Shrink.Formatting;
 /// name is exactly <c>TypeFormatterSourceAttribute</c>, reads <see cref="FormatterSourceType"/> and
 /// <see cref="PreferredMimeTypes"/> by reflection, creates the source with its parameterless constructor and calls
 /// its <c>CreateTypeFormatters()</c>. Polyglot Notebooks and our own runner (Shrink.Notebooks) both follow it, so
-/// this assembly needs no reference to either. Used on <see cref="Charts.Figure"/> and <see cref="Reports.ResultTable"/>.
+/// this assembly needs no reference to either. Used on <see cref="Charts.Figure"/>, <see cref="Reports.ResultTable"/>
+/// and <see cref="TensorPreview"/> (TorchSharp's <c>Tensor</c> is not ours to attribute: <c>t.Preview()</c> wraps it).
 /// <para>
 /// Internal on purpose: an attribute cannot be shared across assemblies without being public, and the convention
-/// matches by name, so Shrink.Tensors keeps its own copy for <c>Tensor</c>.
+/// matches by name, so any other assembly that wants the convention declares its own copy.
 /// </para>
 /// </summary>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Struct, Inherited = true, AllowMultiple = false)]

@@ -1,5 +1,7 @@
-using Shrink.Tensors;
-using F = Shrink.Tensors.Functional;
+using Shrink.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Shrink.Genes;
 
@@ -8,7 +10,8 @@ namespace Shrink.Genes;
 /// <c>blocks.{l}</c> in a <see cref="Models.VisionTransformer"/>, here produced by a <see cref="LearngeneStack"/>
 /// (W_l = Σ_n a(l, n)·A_n, on the autograd tape) instead of stored. <see cref="Forward"/> runs the block with them using
 /// the same operations, in the same order, as <see cref="Models.Block"/>, so a model with these weights and a
-/// <see cref="Models.VisionTransformer"/> holding copies of them compute the same numbers.
+/// <see cref="Models.VisionTransformer"/> holding copies of them compute the same numbers. The tensors live wherever the
+/// learngenes live (any device); nothing here allocates on a fixed device.
 /// </summary>
 /// <param name="Norm1Weight"><c>norm1.weight</c> γ₁ (D).</param>
 /// <param name="Norm1Bias"><c>norm1.bias</c> β₁ (D).</param>
@@ -70,23 +73,47 @@ public sealed record BlockWeights(
     /// <summary>
     /// The pre-norm block (timm <c>Block</c> without dropout or drop-path) with these weights, (B, T, D) → (B, T, D):
     /// <code>
-    /// x ← x + proj(attention(qkv(LN₁(x))))      // softmax(q kᵀ/√d_h) v per head, fused
+    /// x ← x + proj(attention(qkv(LN₁(x))))      // softmax(q kᵀ/√d_h) v per head
     /// x ← x + fc2(GELU(fc1(LN₂(x))))            // exact erf GELU
     /// </code>
-    /// <paramref name="attention"/> receives the probabilities (B, H, T, T) when <paramref name="returnAttention"/>.
     /// </summary>
-    public Tensor Forward(Tensor x, int numHeads, float eps, out Tensor? attention, bool returnAttention = false)
+    public Tensor Forward(Tensor x, int numHeads, double eps) => ForwardIntermediates(x, numHeads, eps).Output;
+
+    /// <summary>
+    /// <see cref="Forward"/>, also returning the packed qkv projection (B, T, 3D), [q; k; v] along the last axis with heads
+    /// contiguous, and, when <paramref name="returnAttention"/>, the attention probabilities (B, H, T, T), both on the
+    /// autograd tape (as <see cref="Block.ForwardIntermediates"/>). The attention is <c>scaled_dot_product_attention</c>
+    /// (fused) unless the probabilities are requested or <paramref name="fused"/> is false (the fused CPU kernel has no
+    /// double backward); then it is the explicit softmax(q kᵀ/√d_h) v, with <see cref="Attention"/>'s operations.
+    /// </summary>
+    /// <exception cref="ArgumentException">x is not (B, T, D) with this block's D, or D is not a multiple of <paramref name="numHeads"/>.</exception>
+    public LayerOutput ForwardIntermediates(Tensor x, int numHeads, double eps, bool returnAttention = false, bool fused = true)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 3 || x.Shape[2] != Norm1Weight.Shape[0])
-            throw new ArgumentException($"BlockWeights.Forward: expected tokens (B, T, {Norm1Weight.Shape[0]}), got ({string.Join(", ", x.Shape)}).");
-        int[] normalized = [x.Shape[2]];
-        var h = F.LayerNorm(x, normalized, Norm1Weight, Norm1Bias, eps);
-        var packed = F.Linear(h, QkvWeight, QkvBias);                                        // (B, T, 3D)
-        var (o, weights) = F.ScaledDotProductAttentionPacked(packed, numHeads, returnWeights: returnAttention);   // (B, T, D)
-        attention = weights;
-        x = x + F.Linear(o, ProjWeight, ProjBias);
-        h = F.LayerNorm(x, normalized, Norm2Weight, Norm2Bias, eps);
-        return x + F.Linear(F.Linear(h, Fc1Weight, Fc1Bias).Gelu(), Fc2Weight, Fc2Bias);
+        long d = Norm1Weight.shape[0];
+        if (x.dim() != 3 || x.shape[2] != d)
+            throw new ArgumentException($"BlockWeights.Forward: expected tokens (B, T, {d}), got ({string.Join(", ", x.shape)}).");
+        if (numHeads < 1 || d % numHeads != 0)
+            throw new ArgumentException($"BlockWeights.Forward: the width {d} is not a multiple of {numHeads} heads.");
+        long b = x.shape[0], t = x.shape[1], dh = d / numHeads;
+        long[] normalized = [d];
+        var h = F.layer_norm(x, normalized, Norm1Weight, Norm1Bias, eps);                 // (B, T, D)
+        var packed = F.linear(h, QkvWeight, QkvBias);                                    // (B, T, 3D)
+        var heads = packed.reshape(b, t, 3, numHeads, dh).permute(2, 0, 3, 1, 4);        // (3, B, H, T, d_h)
+        Tensor q = heads[0], k = heads[1], v = heads[2];                                  // (B, H, T, d_h) each
+        Tensor o, attention = null!;
+        if (fused && !returnAttention)
+            o = F.scaled_dot_product_attention(q, k, v);                                  // (B, H, T, d_h)
+        else
+        {
+            attention = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(dh)).softmax(-1);   // (B, H, T, T)
+            o = attention.matmul(v);                                                      // (B, H, T, d_h)
+        }
+        o = o.transpose(1, 2).reshape(b, t, d);                                           // (B, T, D)
+        x = x + F.linear(o, ProjWeight, ProjBias);                                        // (B, T, D)
+        h = F.layer_norm(x, normalized, Norm2Weight, Norm2Bias, eps);                     // (B, T, D)
+        var hidden = F.gelu(F.linear(h, Fc1Weight, Fc1Bias));                             // (B, T, M)
+        x = x + F.linear(hidden, Fc2Weight, Fc2Bias);                                     // (B, T, D)
+        return new LayerOutput(x, packed, returnAttention ? attention : null);
     }
 }

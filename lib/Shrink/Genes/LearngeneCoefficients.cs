@@ -1,5 +1,7 @@
 using System.Globalization;
-using Shrink.Tensors;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Genes;
 
@@ -94,14 +96,18 @@ public static class LearngeneCoefficients
         return c;
     }
 
-    /// <summary>The L × k matrix of <see cref="Matrix"/> as a float32 tensor (L, k) that requires no gradient.</summary>
-    public static Tensor AsTensor(LearngeneBasis basis, LearngeneIndexing indexing, int depth, int count)
+    /// <summary>
+    /// The L × k matrix of <see cref="Matrix"/> as a tensor (L, k) that requires no gradient: float32 on the CPU unless
+    /// <paramref name="device"/> and <paramref name="dtype"/> say otherwise (the values are rounded from double once).
+    /// </summary>
+    public static Tensor AsTensor(LearngeneBasis basis, LearngeneIndexing indexing, int depth, int count, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         var c = Matrix(basis, indexing, depth, count);
-        var data = new float[depth * count];
+        var data = new double[depth * count];
         for (int l = 0; l < depth; l++)
-            for (int n = 0; n < count; n++) data[l * count + n] = (float)c[l, n];
-        return Tensor.FromArray(data, depth, count);
+            for (int n = 0; n < count; n++) data[l * count + n] = c[l, n];
+        TorchNative.EnsureLoaded();
+        return torch.tensor(data, [depth, count], dtype: dtype, device: device);      // (L, k)
     }
 
     /// <summary>The coefficients as text, one row per layer: <c>l=1: 0, -1, 0 | l=2: …</c> (4 decimals), for printing in a notebook.</summary>

@@ -1,8 +1,7 @@
 using Shrink.Data;
 using Shrink.Distillation;
 using Shrink.Experiments;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using Shrink.Torch;
 using Shrink.Training;
 
 namespace Shrink.Genes;
@@ -19,7 +18,7 @@ namespace Shrink.Genes;
 /// </code>
 /// <para>
 /// Phase i (k_{i−1} → k_i learngenes): the model gains A_{k_{i−1}+1} … A_{k_i} (<see cref="LearngeneStack.AddLearngene"/>,
-/// initialised per <see cref="LearngeneHparams.Init"/>), A₁ … A_{k_{i−1}} are frozen (RequiresGrad = false: no gradient,
+/// initialised per <see cref="LearngeneHparams.Init"/>, on the model's device), A₁ … A_{k_{i−1}} are frozen (<c>requires_grad = false</c>: no gradient,
 /// no optimiser update, no weight decay), the embeddings, norm and head stay trainable unless
 /// <see cref="LearngeneHparams.TrainEmbeddingsInLaterPhases"/> is false, and a <see cref="Distiller"/> trains the model for
 /// the phase's steps with a fresh AdamW and warm-up + cosine schedule (the paper restarts warm-up every phase). The
@@ -121,7 +120,7 @@ public sealed class LearngeneDecomposition
             });
         }
         model.Unfreeze();
-        model.Eval();
+        model.eval();
         if (folder is not null) SaveOnce(Path.Combine(folder, LearngeneFileName), model);
         return new DecompositionResult { Model = model, Phases = phases, Simultaneous = hp.Simultaneous, Normalization = normalization };
     }

@@ -1,9 +1,11 @@
 using System.Collections;
 using System.Globalization;
 using Shrink.Models;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using F = Shrink.Tensors.Functional;
+using Shrink.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using SeedMixer = Shrink.Torch.Seed;
 
 namespace Shrink.Genes;
 
@@ -22,27 +24,33 @@ namespace Shrink.Genes;
 /// <para>
 /// <see cref="Generate(int, int?)"/> computes, per tensor name, W = C·[A₁; …; A_k] as one matrix product of the L × k
 /// coefficient matrix C with the stacked, flattened learngenes (k, numel), on the autograd tape: ∂L/∂A_n =
-/// Σ_l a(l, n)·∂L/∂W_l. Frozen learngenes (RequiresGrad = false) receive no gradient; generating costs 2·L·k·P FLOPs for
-/// P parameters per block, independent of the batch.
+/// Σ_l a(l, n)·∂L/∂W_l. Frozen learngenes (<c>requires_grad = false</c>) receive no gradient; generating costs 2·L·k·P
+/// FLOPs for P parameters per block, independent of the batch. The coefficients follow the learngenes' device and dtype,
+/// so the stack runs wherever <c>.to(device)</c> put it.
 /// </para>
 /// <para>
 /// Initialisation (the paper does not give it): A₁ like a fresh timm block (γ = 1, β = 0, Linear weights
 /// trunc-normal(0.02), biases 0); A_n for n ≥ 2 per <see cref="Init"/> (default TLEG's: Linear weights trunc-normal(0.02),
-/// biases and LayerNorm γ, β zero). A_n draws from its own generator seeded by (<see cref="Seed"/>, n).
+/// biases and LayerNorm γ, β zero). A_n draws from its own CPU generator, <see cref="Torch.Seed.Generator(ulong, ReadOnlySpan{ulong})"/>
+/// of (<see cref="Seed"/>, "LEARNGEN", n), and then moves to the device of A₁, so its values do not depend on the device.
 /// </para>
 /// </summary>
-public sealed class LearngeneStack : Module, IReadOnlyList<Block>
+public sealed class LearngeneStack : nn.Module, IReadOnlyList<Block>
 {
+    /// <summary>The stream name of the learngenes' generators in <see cref="Torch.Seed.Mix"/>: "LEARNGEN".</summary>
+    public const ulong SeedStream = 0x4C4541524E47454EUL;
+
     private readonly List<Block> _learngenes = [];
-    private readonly Dictionary<(int Depth, int Count), Tensor> _coefficients = [];
+    private readonly Dictionary<(int Depth, int Count, string Device, ScalarType Dtype), Tensor> _coefficients = [];
 
     /// <summary>
     /// Creates <paramref name="count"/> learngenes shaped like a block of <paramref name="config"/> (its EmbedDim, NumHeads,
-    /// MlpHidden, QkvBias and LayerNormEps; the depth plays no role here).
+    /// MlpHidden, QkvBias and LayerNormEps; the depth plays no role here), on the CPU.
     /// </summary>
     /// <exception cref="ArgumentException">count &lt; 0, or a width that is not a multiple of the head count.</exception>
     public LearngeneStack(VitConfig config, int count, LearngeneBasis basis = LearngeneBasis.Chebyshev,
         LearngeneIndexing indexing = LearngeneIndexing.Paper, LearngeneInit init = LearngeneInit.SmallRandom, ulong seed = 0)
+        : base(nameof(LearngeneStack))
     {
         ArgumentNullException.ThrowIfNull(config);
         if (count < 0) throw new ArgumentException($"LearngeneStack: the number of learngenes must be ≥ 0, got {count}.");
@@ -67,7 +75,7 @@ public sealed class LearngeneStack : Module, IReadOnlyList<Block>
     /// <summary>How A_n, n ≥ 2, starts (A₁ always starts like a fresh block).</summary>
     public LearngeneInit Init { get; }
 
-    /// <summary>The seed the learngenes' initial values derive from (A_n uses a generator seeded by (Seed, n)).</summary>
+    /// <summary>The seed the learngenes' initial values derive from (A_n uses the generator of <see cref="LearngeneSeed"/>(Seed, n)).</summary>
     public ulong Seed { get; }
 
     /// <summary>The number of learngenes k.</summary>
@@ -96,48 +104,53 @@ public sealed class LearngeneStack : Module, IReadOnlyList<Block>
     }
 
     /// <summary>
-    /// Appends A_{k+1}, initialised per <see cref="Init"/> (or like a fresh block when it is A₁) from its own generator, and
-    /// returns it. It is trainable; freeze the earlier ones with <see cref="FreezeFirst"/>.
+    /// Appends A_{k+1}, initialised per <see cref="Init"/> (or like a fresh block when it is A₁) on the CPU from its own
+    /// generator, moved to the device and dtype of A₁ and put in A₁'s training mode, and returns it. It is trainable;
+    /// freeze the earlier ones with <see cref="FreezeFirst"/>. An optimiser made before the call does not see it.
     /// </summary>
     public Block AddLearngene()
     {
         int n = Count + 1;                                         // 1-based, as A_n in the paper
-        var g = new Generator(LearngeneSeed(Seed, n));
-        Block block;
-        using (TensorScope.Suspend())
+        var g = SeedMixer.Generator(Seed, SeedStream, (ulong)n);
+        var block = NewBlock(Config);
+        var rule = n == 1 ? LearngeneInit.BlockLike : Init;
+        using (no_grad())
         {
-            block = new Block(Config.EmbedDim, Config.NumHeads, Config.MlpHidden, Config.QkvBias, 0f, 0f, 0f, Config.LayerNormEps, g);
-            var rule = n == 1 ? LearngeneInit.BlockLike : Init;
-            foreach (var m in block.Modules())
+            foreach (var (_, m) in block.named_modules())
                 switch (m)
                 {
                     case Linear lin:
-                        if (rule == LearngeneInit.Zeros) Shrink.Tensors.Nn.Init.Zeros_(lin.Weight);
-                        else Shrink.Tensors.Nn.Init.TruncNormal_(lin.Weight, std: 0.02, generator: g);
-                        if (lin.Bias is not null) Shrink.Tensors.Nn.Init.Zeros_(lin.Bias);
+                        if (rule == LearngeneInit.Zeros) nn.init.zeros_(lin.weight!);
+                        else ModelInit.TruncNormal(lin.weight!, 0.02, g);
+                        if (lin.bias is not null) nn.init.zeros_(lin.bias);
                         break;
                     case LayerNorm ln:
-                        Shrink.Tensors.Nn.Init.Constant_(ln.Weight!, rule == LearngeneInit.BlockLike ? 1 : 0);
-                        Shrink.Tensors.Nn.Init.Zeros_(ln.Bias!);
+                        nn.init.constant_(ln.weight!, rule == LearngeneInit.BlockLike ? 1 : 0);
+                        nn.init.zeros_(ln.bias!);
                         break;
                 }
         }
-        _learngenes.Add(RegisterModule(Count.ToString(CultureInfo.InvariantCulture), block));
+        if (Count > 0)
+        {
+            var reference = _learngenes[0].parameters().First();
+            block.to(reference.device, reference.dtype);
+            block.train(_learngenes[0].training);
+        }
+        register_module(Count.ToString(CultureInfo.InvariantCulture), block);
+        _learngenes.Add(block);
         return block;
     }
 
-    /// <summary>The seed of learngene A_n's generator: a SplitMix64 hash of (seed, n).</summary>
-    public static ulong LearngeneSeed(ulong seed, int learngene)
-    {
-        ulong z = unchecked(seed * 0x9E3779B97F4A7C15UL + (ulong)learngene * 0xD1B54A32D192ED03UL + 0x4C4541524E47454EUL);   // "LEARNGEN"
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary>A block of <paramref name="config"/>'s width used as a container of one learngene's tensors (its own init is overwritten).</summary>
+    private static Block NewBlock(VitConfig config) =>
+        new(config.EmbedDim, config.NumHeads, config.MlpHidden, config.QkvBias, 0f, 0f, 0f, config.LayerNormEps);
+
+    /// <summary>The seed of learngene A_n's generator: <see cref="Torch.Seed.Mix"/>(seed, "LEARNGEN", n).</summary>
+    public static ulong LearngeneSeed(ulong seed, int learngene) => SeedMixer.Mix(seed, SeedStream, (ulong)learngene);
 
     /// <summary>
-    /// Incremental training's freezing: A₁ … A_<paramref name="count"/> stop receiving gradients (RequiresGrad = false) and
-    /// every later learngene becomes trainable. <c>FreezeFirst(0)</c> makes all of them trainable.
+    /// Incremental training's freezing: A₁ … A_<paramref name="count"/> stop receiving gradients (<c>requires_grad = false</c>)
+    /// and every later learngene becomes trainable. <c>FreezeFirst(0)</c> makes all of them trainable.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">count outside 0 … Count.</exception>
     public void FreezeFirst(int count)
@@ -150,16 +163,19 @@ public sealed class LearngeneStack : Module, IReadOnlyList<Block>
 
     /// <summary>
     /// The fixed coefficient matrix C (L, k), C[l − 1, n − 1] = a(l, n), for depth <paramref name="depth"/> and the first
-    /// <paramref name="count"/> learngenes (default all); cached, outside any <see cref="TensorScope"/>, never requiring grad.
+    /// <paramref name="count"/> learngenes (default all), on the learngenes' device and dtype; cached (kept out of every
+    /// dispose scope), never requiring grad.
     /// </summary>
     public Tensor Coefficients(int depth, int? count = null)
     {
         int k = CheckCount(count);
         if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"LearngeneStack: the depth L must be ≥ 1, got {depth}.");
-        if (!_coefficients.TryGetValue((depth, k), out var c))
+        var reference = _learngenes[0].parameters().First();
+        var key = (depth, k, reference.device.ToString(), reference.dtype);
+        if (!_coefficients.TryGetValue(key, out var c) || c.IsInvalid)
         {
-            using (TensorScope.Suspend()) c = LearngeneCoefficients.AsTensor(Basis, Indexing, depth, k);
-            _coefficients[(depth, k)] = c;
+            c = LearngeneCoefficients.AsTensor(Basis, Indexing, depth, k, reference.device, reference.dtype).DetachFromDisposeScope();
+            _coefficients[key] = c;
         }
         return c;
     }
@@ -174,45 +190,43 @@ public sealed class LearngeneStack : Module, IReadOnlyList<Block>
     {
         int k = CheckCount(count);
         var c = Coefficients(depth, k);                                          // (L, k)
+        var genes = new Dictionary<string, Parameter>[k];
+        for (int n = 0; n < k; n++) genes[n] = _learngenes[n].named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         var layers = new Dictionary<string, Tensor>[depth];
         for (int l = 0; l < depth; l++) layers[l] = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var name in TensorNames)
         {
-            var shape = _learngenes[0].GetParameter(name).Shape.ToArray();
-            int numel = _learngenes[0].GetParameter(name).Numel;
+            var shape = genes[0][name].shape;
+            long numel = genes[0][name].numel();
             var flat = new Tensor[k];
             for (int n = 0; n < k; n++)
             {
-                var a = _learngenes[n].GetParameter(name);
-                if (a.Numel != numel || !a.Shape.SequenceEqual(shape))
-                    throw new InvalidOperationException($"LearngeneStack: learngene {n} holds '{name}' of shape ({string.Join(", ", a.Shape)}), learngene 0 of shape ({string.Join(", ", shape)}); every learngene must have one block's shape.");
-                flat[n] = a.Reshape(1, numel);                                    // (1, numel)
+                var a = genes[n][name];
+                if (!a.shape.SequenceEqual(shape))
+                    throw new InvalidOperationException($"LearngeneStack: learngene {n} holds '{name}' of shape ({string.Join(", ", a.shape)}), learngene 0 of shape ({string.Join(", ", shape)}); every learngene must have one block's shape.");
+                flat[n] = a.reshape(1, numel);                                   // (1, numel)
             }
-            var stacked = k == 1 ? flat[0] : F.Concat(flat, axis: 0);             // (k, numel)
-            var w = c.MatMul(stacked);                                            // (L, numel): row l − 1 is W_l
-            for (int l = 0; l < depth; l++) layers[l][name] = w.Select(0, l).Reshape(shape);
+            var stacked = k == 1 ? flat[0] : torch.cat(flat, 0);                 // (k, numel)
+            var w = c.matmul(stacked);                                           // (L, numel): row l − 1 is W_l
+            for (int l = 0; l < depth; l++) layers[l][name] = w[l].reshape(shape);   // shape of A_n
         }
         return layers.Select(BlockWeights.FromNamed).ToArray();
     }
 
     /// <summary>
-    /// The generated weights as independent tensors (no autograd), keyed like a timm ViT's state dict:
-    /// <c>blocks.{l−1}.attn.qkv.weight</c> = W_l, … — the "w/o const" unrolling.
+    /// The generated weights as independent tensors (no autograd, on the learngenes' device), keyed like a timm ViT's state
+    /// dict: <c>blocks.{l−1}.attn.qkv.weight</c> = W_l, … — the "w/o const" unrolling.
     /// </summary>
     public Dictionary<string, Tensor> Materialize(int depth, int? count = null)
     {
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        using (Tensor.NoGrad())
-        using (TensorScope.Suspend())
+        using var scope = NewDisposeScope();
+        using (no_grad())
         {
             var layers = Generate(depth, count);
             for (int l = 0; l < layers.Count; l++)
                 foreach (var (name, t) in layers[l].Named())
-                {
-                    var copy = Tensor.Empty([.. t.Shape]);
-                    copy.CopyFrom(t);
-                    state[$"blocks.{l}.{name}"] = copy;
-                }
+                    state[$"blocks.{l}.{name}"] = t.clone().MoveToOuterDisposeScope();
         }
         return state;
     }
@@ -229,6 +243,17 @@ public sealed class LearngeneStack : Module, IReadOnlyList<Block>
         return k;
     }
 
+    /// <summary>Releases the cached coefficient tensors with the module.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var c in _coefficients.Values) c.Dispose();
+            _coefficients.Clear();
+        }
+        base.Dispose(disposing);
+    }
+
     /// <inheritdoc/>
-    public override string ExtraRepr() => $"count={Count}, basis={Basis}, indexing={Indexing}, init={Init}";
+    public override string ToString() => $"LearngeneStack(count={Count}, basis={Basis}, indexing={Indexing}, init={Init})";
 }

@@ -1,6 +1,8 @@
 using Shrink.Models;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using SeedMixer = Shrink.Torch.Seed;
 
 namespace Shrink.Genes;
 
@@ -14,13 +16,14 @@ namespace Shrink.Genes;
 /// whose blocks are the materialised W_l) and <see cref="Constrained"/> ("w/ const", a <see cref="LearngeneVit"/> that keeps
 /// generating the W_l from copies of A₁ … A_k). Both copy the source's patch embedding, class token, position
 /// embedding and final norm; the head is copied when the class count is unchanged, otherwise a new head is initialised
-/// (trunc-normal(0.02) weights, zero bias) from <c>headSeed</c>, identically in both modes. The recomposed models share
-/// no storage with the source.
+/// (trunc-normal(0.02) weights, zero bias) from <c>headSeed</c> (<see cref="Torch.Seed.Generator(ulong, ReadOnlySpan{ulong})"/>
+/// of (headSeed, "HEAD"), drawn on the CPU), identically in both modes. The new model moves to the source's device and dtype,
+/// then every weight is copied by its timm name; the recomposed models share no storage with the source.
 /// </summary>
 public static class Recomposition
 {
     /// <summary>The model for <paramref name="mode"/>: <see cref="Unrolled"/> or <see cref="Constrained"/>.</summary>
-    public static Module<Tensor, Tensor> Build(LearngeneVit source, int depth, int learngenes, RecompositionMode mode, int? numClasses = null, ulong headSeed = 0) =>
+    public static nn.Module<Tensor, Tensor> Build(LearngeneVit source, int depth, int learngenes, RecompositionMode mode, int? numClasses = null, ulong headSeed = 0) =>
         mode switch
         {
             RecompositionMode.Unrolled => Unrolled(source, depth, learngenes, numClasses, headSeed),
@@ -36,15 +39,18 @@ public static class Recomposition
     public static LearngeneVit Constrained(LearngeneVit source, int depth, int learngenes, int? numClasses = null, ulong headSeed = 0)
     {
         var config = Target(source, depth, learngenes, numClasses);
-        LearngeneVit model;
-        using (TensorScope.Suspend())
-        using (Tensor.NoGrad())
+        var model = new LearngeneVit(config, learngenes, source.Learngenes.Basis, source.Learngenes.Indexing, source.Learngenes.Init, headSeed)
         {
-            model = new LearngeneVit(config, learngenes, source.Learngenes.Basis, source.Learngenes.Indexing, source.Learngenes.Init, headSeed);
+            FusedAttention = source.FusedAttention,
+        };
+        NewHead(source, model.Head, config, headSeed);
+        MoveLike(source, model);
+        using (NewDisposeScope())
+        using (no_grad())
+        {
             for (int n = 0; n < learngenes; n++)
-                foreach (var (name, p) in source.Learngenes[n].NamedParameters())
-                    model.Learngenes[n].GetParameter(name).CopyFrom(p);
-            CopyOuter(source, model.PatchEmbed, model.ClsToken, model.PosEmbed, model.Norm, model.Head, config, headSeed);
+                CopyByName(source.Learngenes[n], model.Learngenes[n], $"learngenes.{n}.");
+            CopyOuter(source, model.PatchEmbed, model.ClsToken, model.PosEmbed, model.Norm, model.Head, config);
         }
         return model;
     }
@@ -57,14 +63,20 @@ public static class Recomposition
     public static VisionTransformer Unrolled(LearngeneVit source, int depth, int learngenes, int? numClasses = null, ulong headSeed = 0)
     {
         var config = Target(source, depth, learngenes, numClasses);
-        VisionTransformer model;
-        using (TensorScope.Suspend())
-        using (Tensor.NoGrad())
+        var model = new VisionTransformer(config, headSeed) { FusedAttention = source.FusedAttention };
+        NewHead(source, model.Head, config, headSeed);
+        MoveLike(source, model);
+        using (NewDisposeScope())
+        using (no_grad())
         {
-            model = new VisionTransformer(config, headSeed);
-            var blocks = source.Learngenes.Materialize(depth, learngenes);
-            foreach (var (name, t) in blocks) model.GetParameter(name).CopyFrom(t);
-            CopyOuter(source, model.PatchEmbed, model.ClsToken, model.PosEmbed, model.Norm, model.Head, config, headSeed);
+            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+            foreach (var (name, t) in source.Learngenes.Materialize(depth, learngenes))
+            {
+                if (!parameters.TryGetValue(name, out var target))
+                    throw new InvalidOperationException($"Recomposition: the VisionTransformer has no parameter '{name}' to receive W_l.");
+                Copy(t, target, name);
+            }
+            CopyOuter(source, model.PatchEmbed, model.ClsToken, model.PosEmbed, model.Norm, model.Head, config);
         }
         return model;
     }
@@ -115,20 +127,51 @@ public static class Recomposition
         return source.Config with { Depth = depth, NumClasses = numClasses ?? source.Config.NumClasses };
     }
 
-    /// <summary>Copies patch embedding, class token, position embedding and final norm; the head too when the class count is unchanged, else initialises it from <paramref name="headSeed"/>.</summary>
-    private static void CopyOuter(LearngeneVit source, PatchEmbed patch, Parameter? cls, Parameter pos, LayerNorm norm, Linear head, VitConfig config, ulong headSeed)
+    /// <summary>Copies patch embedding, class token, position embedding and final norm, and the head when the class count is unchanged (call under no_grad).</summary>
+    private static void CopyOuter(LearngeneVit source, PatchEmbed patch, Parameter? cls, Parameter pos, LayerNorm norm, Linear head, VitConfig config)
     {
-        foreach (var (name, p) in source.PatchEmbed.NamedParameters()) patch.GetParameter(name).CopyFrom(p);
-        if (cls is not null) cls.CopyFrom(source.ClsToken!);
-        pos.CopyFrom(source.PosEmbed);
-        foreach (var (name, p) in source.Norm.NamedParameters()) norm.GetParameter(name).CopyFrom(p);
-        if (config.NumClasses == source.Config.NumClasses)
-            foreach (var (name, p) in source.Head.NamedParameters()) head.GetParameter(name).CopyFrom(p);
-        else
+        CopyByName(source.PatchEmbed, patch, "patch_embed.");
+        if (cls is not null) Copy(source.ClsToken!, cls, "cls_token");
+        Copy(source.PosEmbed, pos, "pos_embed");
+        CopyByName(source.Norm, norm, "norm.");
+        if (config.NumClasses == source.Config.NumClasses) CopyByName(source.Head, head, "head.");
+    }
+
+    /// <summary>For a changed class count, initialises the (CPU, float32) new head from <paramref name="headSeed"/>: trunc-normal(0.02) weight, zero bias.</summary>
+    private static void NewHead(LearngeneVit source, Linear head, VitConfig config, ulong headSeed)
+    {
+        if (config.NumClasses == source.Config.NumClasses) return;
+        using var _ = no_grad();
+        ModelInit.TruncNormal(head.weight!, 0.02, SeedMixer.Generator(headSeed, HeadSeedStream));
+        nn.init.zeros_(head.bias!);
+    }
+
+    /// <summary>The stream name of a new head's generator in <see cref="Torch.Seed.Mix"/>: "HEAD".</summary>
+    public const ulong HeadSeedStream = 0x48454144UL;
+
+    /// <summary>Copies every parameter of <paramref name="from"/> into the parameter of the same name of <paramref name="to"/> (call under no_grad).</summary>
+    private static void CopyByName(nn.Module from, nn.Module to, string prefix)
+    {
+        var targets = to.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        foreach (var (name, p) in from.named_parameters())
         {
-            var g = new Generator(headSeed ^ 0x48454144UL);   // "HEAD"
-            Init.TruncNormal_(head.Weight, std: 0.02, generator: g);
-            Init.Zeros_(head.Bias!);
+            if (!targets.TryGetValue(name, out var target))
+                throw new InvalidOperationException($"Recomposition: the new model has no parameter '{prefix}{name}'.");
+            Copy(p, target, prefix + name);
         }
+    }
+
+    private static void Copy(Tensor from, Tensor to, string name)
+    {
+        if (!from.shape.SequenceEqual(to.shape))
+            throw new InvalidOperationException($"Recomposition: '{name}' has shape ({string.Join(", ", from.shape)}) in the source and ({string.Join(", ", to.shape)}) in the new model.");
+        to.copy_(from);
+    }
+
+    /// <summary>Moves the CPU-built <paramref name="model"/> to the device and dtype of the source's parameters before anything is copied, so no value is rounded (it stays in training mode, as built).</summary>
+    private static void MoveLike(LearngeneVit source, nn.Module model)
+    {
+        var reference = source.PosEmbed;
+        if (reference.device_type != DeviceType.CPU || reference.dtype != ScalarType.Float32) model.to(reference.device, reference.dtype);
     }
 }

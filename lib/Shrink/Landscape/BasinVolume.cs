@@ -1,4 +1,4 @@
-using Shrink.Tensors;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
@@ -26,7 +26,7 @@ public sealed class BasinVolume
     /// <summary>Bisection steps after the crossing is bracketed (relative precision 2^−steps of the bracket). Default 12.</summary>
     public int Bisections { get; init; } = 12;
 
-    /// <summary>Seed of the directions. Default 0.</summary>
+    /// <summary>Seed of the directions (<see cref="Torch.Seed.Generator(ulong, ReadOnlySpan{ulong})"/>, drawn on the CPU). Default 0.</summary>
     public ulong Seed { get; init; }
 
     /// <summary>The parameters the directions span (all when null), e.g. <c>n =&gt; !n.EndsWith("bias")</c>.</summary>
@@ -34,7 +34,7 @@ public sealed class BasinVolume
 
     /// <summary>Estimates the basin of <paramref name="model"/> at its current parameters for the loss of <paramref name="evaluator"/> at <paramref name="cutoff"/>; the parameters are restored.</summary>
     /// <exception cref="ArgumentException">The loss at the solution already exceeds the cutoff, or a setting is out of range.</exception>
-    public BasinEstimate Estimate(Tensors.Nn.Module<Tensor, Tensor> model, LandscapeEvaluator evaluator, double cutoff)
+    public BasinEstimate Estimate(nn.Module<Tensor, Tensor> model, LandscapeEvaluator evaluator, double cutoff)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(evaluator);
@@ -43,7 +43,7 @@ public sealed class BasinVolume
         var theta = ParameterVector.FromModel(model, Include);
         double center = evaluator.Evaluate(model).Loss;
         if (!(center <= cutoff)) throw new ArgumentException($"BasinVolume: the loss at the solution ({center:G6}) is above the cutoff {cutoff:G6}; choose a cutoff above it.");
-        var g = new Generator(Seed);
+        var g = Torch.Seed.Generator(Seed);
         var radii = new double[Directions];
         int capped = 0;
         long dimension = 0;
@@ -51,9 +51,14 @@ public sealed class BasinVolume
         {
             for (int k = 0; k < Directions; k++)
             {
+                using var direction = NewDisposeScope();
                 var u = RandomDirections.UnitSphere(model, g, Include);
-                if (k == 0) dimension = u.Entries.Sum(e => (long)e.Data.Count(v => v != 0f));
-                double Loss(double r) { theta.Clone().AddInPlace(u, r).CopyTo(model); return evaluator.Evaluate(model).Loss; }
+                if (k == 0) dimension = u.Entries.Sum(e => e.Data.count_nonzero().item<long>());
+                double Loss(double r)
+                {
+                    using (var point = NewDisposeScope()) theta.Clone().AddInPlace(u, r).CopyTo(model);
+                    return evaluator.Evaluate(model).Loss;
+                }
                 double lo = 0, hi = InitialRadius;
                 while (Loss(hi) <= cutoff)
                 {
@@ -70,7 +75,7 @@ public sealed class BasinVolume
                 radii[k] = 0.5 * (lo + hi);
             }
         }
-        finally { theta.CopyTo(model); }
+        finally { theta.CopyTo(model); theta.Dispose(); }
         return new BasinEstimate(radii, dimension, cutoff, center, capped);
     }
 

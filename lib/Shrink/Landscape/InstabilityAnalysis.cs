@@ -1,9 +1,8 @@
 using Shrink.Data;
 using Shrink.Experiments;
 using Shrink.Pruning;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
 using Shrink.Training;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
@@ -46,7 +45,7 @@ public sealed class InstabilityAnalysis
     /// Trains (or reuses) the two copies built by <paramref name="startModel"/> (the network at step k, masks attached) and
     /// evaluates the path between them with <paramref name="evaluator"/> at <paramref name="alphas"/> (default 30 points).
     /// </summary>
-    public InstabilityResult Run(Func<Module<Tensor, Tensor>> startModel, ImageDataset train, ImageDataset? test, LandscapeEvaluator evaluator, string root, IReadOnlyList<double>? alphas = null)
+    public InstabilityResult Run(Func<nn.Module<Tensor, Tensor>> startModel, ImageDataset train, ImageDataset? test, LandscapeEvaluator evaluator, string root, IReadOnlyList<double>? alphas = null)
     {
         ArgumentNullException.ThrowIfNull(startModel);
         ArgumentNullException.ThrowIfNull(train);

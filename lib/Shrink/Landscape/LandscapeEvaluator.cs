@@ -1,14 +1,13 @@
 using Shrink.Data;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
 using Shrink.Training;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
 /// <summary>
 /// The metric every landscape measurement evaluates: mean cross-entropy and top-1 accuracy of a model on a fixed set of
 /// images (the first <c>maxSamples</c> of a dataset, no augmentation, normalised), in evaluation mode under no-grad
-/// (<see cref="Trainer.Evaluate"/>). Use the training set for loss-landscape geometry (the loss that training minimises)
+/// (<see cref="Trainer.Evaluate"/>), on the model's device. Use the training set for loss-landscape geometry (the loss that training minimises)
 /// and the test set for generalisation.
 /// </summary>
 public sealed class LandscapeEvaluator
@@ -34,5 +33,5 @@ public sealed class LandscapeEvaluator
     public int BatchSize { get; }
 
     /// <summary>Loss and accuracy of <paramref name="model"/> at its current parameters.</summary>
-    public EvalResult Evaluate(Module<Tensor, Tensor> model) => Trainer.Evaluate(model, Data, Normalization, BatchSize);
+    public EvalResult Evaluate(nn.Module<Tensor, Tensor> model) => Trainer.Evaluate(model, Data, Normalization, BatchSize);
 }

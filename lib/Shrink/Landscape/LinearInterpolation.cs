@@ -1,6 +1,6 @@
 using Shrink.Data;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using Shrink.Torch;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
@@ -14,7 +14,9 @@ namespace Shrink.Landscape;
 /// same way (loss-landscape's <c>--dir_type states</c>) and then, when BatchNorm layers exist and
 /// <see cref="Recalibration"/> is set, recomputed at every point — endpoints included — on training batches
 /// (<see cref="BatchNormRecalibration"/>). Pruning masks are not interpolated: the interpolated weights carry the zeros of
-/// both endpoints' masks where they agree. The first model is used as the work model and restored afterwards.
+/// both endpoints' masks where they agree; integer buffers (BatchNorm's <c>num_batches_tracked</c>) are not interpolated.
+/// The first model is used as the work model and restored afterwards. The path is computed on the first model's device
+/// in its dtype (θ_α in float32 as θ_a + α·d or θ_b − (1 − α)·d with d = θ_b − θ_a).
 /// </para>
 /// </summary>
 public sealed class LinearInterpolation
@@ -32,55 +34,45 @@ public sealed class LinearInterpolation
     public static double[] DefaultAlphas(int count = 30) => LossLandscape.Range(0, 1, count);
 
     /// <summary>Loss and accuracy along the path from <paramref name="a"/> (α = 0) to <paramref name="b"/> (α = 1) at <paramref name="alphas"/> (0 and 1 are added when absent).</summary>
-    public InterpolationCurve Evaluate(Module<Tensor, Tensor> a, Module<Tensor, Tensor> b, LandscapeEvaluator evaluator, IReadOnlyList<double>? alphas = null)
+    public InterpolationCurve Evaluate(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, LandscapeEvaluator evaluator, IReadOnlyList<double>? alphas = null)
     {
         ArgumentNullException.ThrowIfNull(b);
-        return Evaluate(a, b.StateDict(), evaluator, alphas);
+        return Evaluate(a, b.state_dict(), evaluator, alphas);
     }
 
-    /// <summary>As <see cref="Evaluate(Module{Tensor, Tensor}, Module{Tensor, Tensor}, LandscapeEvaluator, IReadOnlyList{double}?)"/> with θ_b given as a state dict.</summary>
-    public InterpolationCurve Evaluate(Module<Tensor, Tensor> a, IReadOnlyDictionary<string, Tensor> b, LandscapeEvaluator evaluator, IReadOnlyList<double>? alphas = null)
+    /// <summary>As <see cref="Evaluate(nn.Module{Tensor, Tensor}, nn.Module{Tensor, Tensor}, LandscapeEvaluator, IReadOnlyList{double}?)"/> with θ_b given as a state dict (on any device).</summary>
+    public InterpolationCurve Evaluate(nn.Module<Tensor, Tensor> a, IReadOnlyDictionary<string, Tensor> b, LandscapeEvaluator evaluator, IReadOnlyList<double>? alphas = null)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(evaluator);
         var points = (alphas ?? DefaultAlphas()).Append(0.0).Append(1.0).Distinct().Order().ToArray();
         var masks = Pruning.PruningMask.All(a).Select(m => Pruning.PruningMask.MaskName(m.Name)).ToHashSet(StringComparer.Ordinal);
-        var start = a.StateDict(clone: true);
-        var keys = start.Keys.Where(k => !masks.Contains(k)).ToArray();
-        foreach (var k in keys)
-        {
-            if (!b.TryGetValue(k, out var t)) throw new ArgumentException($"LinearInterpolation: the second model has no '{k}'.");
-            if (!t.Shape.SequenceEqual(start[k].Shape)) throw new ArgumentException($"LinearInterpolation: '{k}' has shape ({string.Join(", ", start[k].Shape)}) in the first model and ({string.Join(", ", t.Shape)}) in the second.");
-        }
-        var sa = keys.ToDictionary(k => k, k => start[k].ToArray());
-        var sb = keys.ToDictionary(k => k, k => b[k].ToArray());
-        var diff = keys.ToDictionary(k => k, k =>
-        {
-            var x = sa[k]; var y = sb[k];
-            var d = new float[x.Length];
-            for (int i = 0; i < d.Length; i++) d[i] = y[i] - x[i];
-            return d;
-        });
+        var start = Pruning.ModuleTree.CloneState(a);
         var loss = new double[points.Length]; var acc = new double[points.Length];
         bool recalibrate = Recalibration is not null && BatchNormRecalibration.HasBatchNorm(a);
         try
         {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            // Interpolated: every floating-point entry but the masks; integer buffers (num_batches_tracked) stay a's.
+            var keys = start.Keys.Where(k => !masks.Contains(k) && start[k].is_floating_point()).ToArray();
+            foreach (var k in keys)
+            {
+                if (!b.TryGetValue(k, out var t)) throw new ArgumentException($"LinearInterpolation: the second model has no '{k}'.");
+                if (!t.shape.SequenceEqual(start[k].shape)) throw new ArgumentException($"LinearInterpolation: '{k}' has shape ({string.Join(", ", start[k].shape)}) in the first model and ({string.Join(", ", t.shape)}) in the second.");
+            }
+            var sb = keys.ToDictionary(k => k, k => b[k].detach().to(start[k].dtype, start[k].device).clone());   // θ_b on a's device (a copy: b may be a)
+            var diff = keys.ToDictionary(k => k, k => sb[k] - start[k]);                                   // θ_b − θ_a
             for (int p = 0; p < points.Length; p++)
             {
-                float alpha = (float)points[p], beta = (float)(1 - points[p]);
+                using var point = NewDisposeScope();
+                double alpha = points[p], beta = 1 - points[p];
                 bool fromB = points[p] > 0.5;
-                var state = new Dictionary<string, Tensor>();
-                using (TensorScope.Suspend())
-                    foreach (var k in keys)
-                    {
-                        var x = sa[k]; var d = diff[k];
-                        var v = new float[x.Length];
-                        if (fromB) { var y = sb[k]; for (int i = 0; i < v.Length; i++) v[i] = y[i] - beta * d[i]; }
-                        else for (int i = 0; i < v.Length; i++) v[i] = x[i] + alpha * d[i];
-                        state[k] = Tensor.FromArray(v, [.. start[k].Shape]);
-                    }
-                a.LoadStateDict(state, strict: false);
+                var state = keys.ToDictionary(k => k, k => fromB
+                    ? sb[k] - diff[k] * (float)beta          // θ_b − (1 − α)·(θ_b − θ_a)
+                    : start[k] + diff[k] * (float)alpha);    // θ_a + α·(θ_b − θ_a)
+                a.LoadStateDictChecked(state, strict: false);
                 if (recalibrate)
                 {
                     var (train, normalization) = Recalibration!.Value;
@@ -90,7 +82,11 @@ public sealed class LinearInterpolation
                 loss[p] = r.Loss; acc[p] = r.Accuracy;
             }
         }
-        finally { a.LoadStateDict(start, strict: true); }
+        finally
+        {
+            a.LoadStateDictChecked(start, strict: true);
+            foreach (var t in start.Values) t.Dispose();
+        }
         return new InterpolationCurve(points, loss, acc);
     }
 }

@@ -1,5 +1,4 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
@@ -7,7 +6,8 @@ namespace Shrink.Landscape;
 /// 1-D and 2-D slices of the loss landscape around a solution θ* (Li et al. 2018): f(α) = L(θ* + α·δ) and
 /// f(α, β) = L(θ* + α·δ + β·η), with δ, η usually filter-normalised random directions
 /// (<see cref="RandomDirections.FilterNormalized"/>, masked for pruned networks). The model is moved to each point,
-/// evaluated with a <see cref="LandscapeEvaluator"/>, and restored to θ* at the end. BatchNorm running statistics are left
+/// evaluated with a <see cref="LandscapeEvaluator"/>, and restored to θ* at the end (the points are computed on the
+/// model's device, one at a time, each in its own dispose scope). BatchNorm running statistics are left
 /// as they are at θ* (as in the reference code); recompute them per point with <see cref="LinearInterpolation"/>'s option
 /// when comparing two different solutions.
 /// </summary>
@@ -21,7 +21,7 @@ public static class LossLandscape
     }
 
     /// <summary>f(α) = L(θ* + α·δ) at every α of <paramref name="alphas"/> (θ* = the model's current parameters).</summary>
-    public static LossCurve Slice1D(Module<Tensor, Tensor> model, ParameterVector direction, IReadOnlyList<double> alphas, LandscapeEvaluator evaluator)
+    public static LossCurve Slice1D(nn.Module<Tensor, Tensor> model, ParameterVector direction, IReadOnlyList<double> alphas, LandscapeEvaluator evaluator)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(direction);
@@ -32,17 +32,17 @@ public static class LossLandscape
         {
             for (int i = 0; i < alphas.Count; i++)
             {
-                theta.Clone().AddInPlace(direction, alphas[i]).CopyTo(model);
+                using (var point = NewDisposeScope()) theta.Clone().AddInPlace(direction, alphas[i]).CopyTo(model);
                 var r = evaluator.Evaluate(model);
                 loss[i] = r.Loss; acc[i] = r.Accuracy;
             }
         }
-        finally { theta.CopyTo(model); }
+        finally { theta.CopyTo(model); theta.Dispose(); }
         return new LossCurve(alphas.ToArray(), loss, acc);
     }
 
     /// <summary>f(α, β) = L(θ* + α·δ + β·η) on the grid <paramref name="alphas"/> × <paramref name="betas"/>.</summary>
-    public static LossSurface Slice2D(Module<Tensor, Tensor> model, ParameterVector delta, ParameterVector eta,
+    public static LossSurface Slice2D(nn.Module<Tensor, Tensor> model, ParameterVector delta, ParameterVector eta,
         IReadOnlyList<double> alphas, IReadOnlyList<double> betas, LandscapeEvaluator evaluator)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -58,13 +58,13 @@ public static class LossLandscape
                 loss[i] = new double[alphas.Count]; acc[i] = new double[alphas.Count];
                 for (int j = 0; j < alphas.Count; j++)
                 {
-                    theta.Clone().AddInPlace(delta, alphas[j]).AddInPlace(eta, betas[i]).CopyTo(model);
+                    using (var point = NewDisposeScope()) theta.Clone().AddInPlace(delta, alphas[j]).AddInPlace(eta, betas[i]).CopyTo(model);
                     var r = evaluator.Evaluate(model);
                     loss[i][j] = r.Loss; acc[i][j] = r.Accuracy;
                 }
             }
         }
-        finally { theta.CopyTo(model); }
+        finally { theta.CopyTo(model); theta.Dispose(); }
         return new LossSurface(alphas.ToArray(), betas.ToArray(), loss, acc);
     }
 }

@@ -1,22 +1,26 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using static TorchSharp.torch;
 
 namespace Shrink.Landscape;
 
 /// <summary>
 /// Distances between solutions in parameter space (over parameters only; buffers such as BatchNorm statistics and pruning
 /// masks are not coordinates): ‖θ_a − θ_b‖₂, the relative distance ‖θ_a − θ_b‖₂/‖θ_b‖₂ and the cosine similarity
-/// θ_a·θ_b/(‖θ_a‖‖θ_b‖). Used for ‖θ_T^(L+1) − θ_T^(L)‖ between consecutive IMP levels and for the distance of a trained
-/// network from its rewind point (Paul et al. 2023).
+/// θ_a·θ_b/(‖θ_a‖‖θ_b‖), accumulated in float64. Used for ‖θ_T^(L+1) − θ_T^(L)‖ between consecutive IMP levels and for the
+/// distance of a trained network from its rewind point (Paul et al. 2023).
 /// </summary>
 public static class ParameterDistance
 {
-    /// <summary>‖θ_a − θ_b‖₂ between two models of the same architecture.</summary>
-    public static double L2(Module a, Module b) => L2(ParameterVector.FromModel(a), ParameterVector.FromModel(b));
+    /// <summary>‖θ_a − θ_b‖₂ between two models of the same architecture (on any devices).</summary>
+    public static double L2(nn.Module a, nn.Module b)
+    {
+        using var scope = NewDisposeScope();
+        return L2(ParameterVector.FromModel(a), ParameterVector.FromModel(b));
+    }
 
     /// <summary>‖θ_a − θ‖₂ between a model and a state dict (e.g. <see cref="Pruning.LotteryLevel.Start"/>, the rewind point).</summary>
-    public static double L2(Module a, IReadOnlyDictionary<string, Tensor> state)
+    public static double L2(nn.Module a, IReadOnlyDictionary<string, Tensor> state)
     {
+        using var scope = NewDisposeScope();
         var pa = ParameterVector.FromModel(a);
         return L2(pa, ParameterVector.FromState(state, pa));
     }
@@ -25,6 +29,7 @@ public static class ParameterDistance
     public static double L2(ParameterVector a, ParameterVector b)
     {
         ArgumentNullException.ThrowIfNull(a);
+        using var scope = NewDisposeScope();
         return (a - b).Norm();
     }
 

@@ -1,5 +1,6 @@
 using Shrink.Models;
-using Shrink.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Metrics;
 
@@ -22,14 +23,15 @@ public static class AttentionMaps
         int depth = c.Depth, index = block < 0 ? depth + block : block;
         if (index < 0 || index >= depth) throw new ArgumentException($"AttentionMaps: block {block} is outside a model of depth {depth}.");
         int grid = c.ImageSize / c.PatchSize, prefix = c.NumPrefixTokens;
-        bool wasTraining = model.Training;
-        model.Eval();
+        bool wasTraining = model.training;
+        model.eval();
         try
         {
-            using var _ = Tensor.NoGrad();
-            var attention = model.ForwardFeatures(images, returnAttentions: true).Attentions[index];   // (B, H, T, T)
-            var fromCls = attention.Select(2, 0).Mean(1).ToArray();                                   // (B, T)
-            int b = images.Shape[0], t = prefix + grid * grid;
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var attention = model.ForwardIntermediates(images.to(model.PosEmbed.device), Intermediates.Attentions, [index]).Attentions[0];   // (B, H, T, T)
+            var fromCls = attention.select(2, 0).mean([1]).cpu().contiguous().data<float>().ToArray();            // (B, T)
+            int b = (int)images.shape[0], t = prefix + grid * grid;
             var maps = new float[b][,];
             for (int i = 0; i < b; i++)
             {
@@ -39,6 +41,6 @@ public static class AttentionMaps
             }
             return maps;
         }
-        finally { if (wasTraining) model.Train(); }
+        finally { model.train(wasTraining); }
     }
 }

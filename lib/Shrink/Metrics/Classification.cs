@@ -1,6 +1,6 @@
 using Shrink.Data;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Metrics;
 
@@ -9,26 +9,17 @@ public static class Classification
 {
     /// <summary>
     /// Top-1 predictions argmax_c f(x)_c for every image of <paramref name="data"/>, in dataset order, in evaluation mode and
-    /// without autograd. Pass the <paramref name="normalization"/> the model was trained with (a <c>TrainingResult</c> has it).
+    /// without autograd, with batches on the model's device. Pass the <paramref name="normalization"/> the model was
+    /// trained with (a <c>TrainingResult</c> has it).
     /// </summary>
-    public static int[] Predict(Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
+    public static int[] Predict(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(data);
-        bool wasTraining = model.Training;
-        model.Eval();
-        var predictions = new int[data.Count];
-        try
+        var predictions = new int[data?.Count ?? 0];
+        Run(model, data!, normalization, batchSize, (batch, logits) =>
         {
-            using var _ = Tensor.NoGrad();
-            foreach (var batch in new DataLoader(data, batchSize, normalization: normalization).Enumerate())
-            {
-                using var scope = TensorScope.Begin();
-                var predicted = model.Forward(batch.Images).ArgMax(-1);            // (B)
-                for (int i = 0; i < batch.Size; i++) predictions[batch.Indices[i]] = predicted[i];
-            }
-        }
-        finally { if (wasTraining) model.Train(); }
+            var predicted = logits.argmax(-1).cpu().data<long>().ToArray();      // (B)
+            for (int i = 0; i < batch.Size; i++) predictions[batch.Indices[i]] = (int)predicted[i];
+        });
         return predictions;
     }
 
@@ -36,27 +27,36 @@ public static class Classification
     /// Class probabilities softmax(f(x)) for every image of <paramref name="data"/>, in dataset order (row i = image i),
     /// in evaluation mode and without autograd; see <see cref="Predict"/> for <paramref name="normalization"/>.
     /// </summary>
-    public static float[][] Probabilities(Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
+    public static float[][] Probabilities(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
+    {
+        var probabilities = new float[data?.Count ?? 0][];
+        Run(model, data!, normalization, batchSize, (batch, logits) =>
+        {
+            var p = logits.softmax(-1).cpu().contiguous();                       // (B, K)
+            long k = p.shape[1];
+            var values = p.data<float>().ToArray();
+            for (int i = 0; i < batch.Size; i++) probabilities[batch.Indices[i]] = values.AsSpan(i * (int)k, (int)k).ToArray();
+        });
+        return probabilities;
+    }
+
+    /// <summary>Runs <paramref name="model"/> in evaluation mode without autograd over <paramref name="data"/> in order, on the model's device, handing each batch and its logits to <paramref name="consume"/>; restores the training flag.</summary>
+    private static void Run(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize, Action<Batch, Tensor> consume)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        bool wasTraining = model.Training;
-        model.Eval();
-        var probabilities = new float[data.Count][];
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        bool wasTraining = model.training;
+        model.eval();
         try
         {
-            using var _ = Tensor.NoGrad();
-            foreach (var batch in new DataLoader(data, batchSize, normalization: normalization).Enumerate())
-            {
-                using var scope = TensorScope.Begin();
-                var p = model.Forward(batch.Images).Softmax(-1).Contiguous();     // (B, K)
-                int k = p.Shape[1];
-                var values = p.ToArray();
-                for (int i = 0; i < batch.Size; i++) probabilities[batch.Indices[i]] = values.AsSpan(i * k, k).ToArray();
-            }
+            using var _ = no_grad();
+            foreach (var batch in new DataLoader(data, batchSize, normalization: normalization, device: device).Enumerate())
+                using (batch)
+                using (NewDisposeScope())
+                    consume(batch, model.forward(batch.Images));                   // (B, K)
         }
-        finally { if (wasTraining) model.Train(); }
-        return probabilities;
+        finally { model.train(wasTraining); }
     }
 
     /// <summary>Confusion matrix M[true, predicted] = number of samples of class <c>true</c> predicted as <c>predicted</c>.</summary>

@@ -1,6 +1,6 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using F = Shrink.Tensors.Functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Models;
 
@@ -26,8 +26,11 @@ namespace Shrink.Models;
 /// <c>conv2.conv.weight</c>, <c>conv2.conv.bias</c>. The reference fixes r = 4 and gc = 16; here they are arguments
 /// with those defaults. K must be odd (so the output keeps the ⌈H/s⌉ grid of the kernel map).
 /// </summary>
-public sealed class Involution : Module<Tensor, Tensor>
+public sealed class Involution : nn.Module<Tensor, Tensor>
 {
+    private readonly Sequential conv1;
+    private readonly Sequential conv2;
+
     /// <summary>Channels C of input and output.</summary>
     public int Channels { get; }
     /// <summary>Kernel size K (odd).</summary>
@@ -42,13 +45,17 @@ public sealed class Involution : Module<Tensor, Tensor>
     public int Groups => Channels / GroupChannels;
 
     /// <summary>Kernel generation, first part: 1×1 conv C → C/r (no bias), BN, ReLU (<c>conv1.conv</c>, <c>conv1.bn</c>, <c>conv1.activate</c>).</summary>
-    public Sequential Conv1 { get; }
+    public Sequential Conv1 => conv1;
     /// <summary>Kernel generation, second part: 1×1 conv C/r → K²·G with bias (<c>conv2.conv</c>).</summary>
-    public Sequential Conv2 { get; }
+    public Sequential Conv2 => conv2;
 
-    /// <summary>Builds the operator; weights drawn from <paramref name="generator"/> (Kaiming-normal fan-out convolutions, zero bias, as mmcv's ConvModule).</summary>
+    /// <summary>
+    /// Builds the operator and initialises it from <paramref name="seed"/> (Kaiming-normal fan-out convolutions, zero bias,
+    /// as mmcv's ConvModule: <see cref="ModelInit.TorchvisionConvNet"/>); a network that contains it initialises it again with its own draws.
+    /// </summary>
     /// <exception cref="ArgumentException">C not divisible by gc, C/r &lt; 1, an even kernel or a non-positive size; the message names the values.</exception>
-    public Involution(int channels, int kernelSize = 7, int stride = 1, int groupChannels = 16, int reductionRatio = 4, Generator? generator = null)
+    public Involution(int channels, int kernelSize = 7, int stride = 1, int groupChannels = 16, int reductionRatio = 4, ulong seed = 0)
+        : base(nameof(Involution))
     {
         if (channels < 1 || kernelSize < 1 || stride < 1 || groupChannels < 1 || reductionRatio < 1)
             throw new ArgumentException($"Involution: sizes must be positive, got channels {channels}, kernel {kernelSize}, stride {stride}, group channels {groupChannels}, reduction {reductionRatio}.");
@@ -58,30 +65,31 @@ public sealed class Involution : Module<Tensor, Tensor>
         if (channels / reductionRatio < 1)
             throw new ArgumentException($"Involution: channels {channels} / reduction {reductionRatio} leaves no channel in the kernel-generation bottleneck.");
         Channels = channels; KernelSize = kernelSize; Stride = stride; GroupChannels = groupChannels; ReductionRatio = reductionRatio;
-        var g = generator ?? new Generator(0);
         int mid = channels / reductionRatio;
-        Conv1 = RegisterModule("conv1", new Sequential(
-            ("conv", ModelInit.Conv(channels, mid, 1, 1, 0, g)),
-            ("bn", new BatchNorm2d(mid)),
-            ("activate", new Relu())));
-        Conv2 = RegisterModule("conv2", new Sequential(
-            ("conv", ModelInit.Conv(mid, kernelSize * kernelSize * Groups, 1, 1, 0, g, bias: true))));
+        conv1 = nn.Sequential(
+            ("conv", ModelInit.Conv(channels, mid, 1, 1, 0)),
+            ("bn", nn.BatchNorm2d(mid)),
+            ("activate", nn.ReLU()));
+        conv2 = nn.Sequential(
+            ("conv", ModelInit.Conv(mid, kernelSize * kernelSize * Groups, 1, 1, 0, bias: true)));
+        RegisterComponents();
+        ModelInit.TorchvisionConvNet(this, ModelInit.Generator(seed));
     }
 
     /// <summary>The per-pixel kernels H (B, G·K², h, w) generated from x (B, C, H, W); h = ⌊H/s⌋ (= H when s = 1).</summary>
     public Tensor GenerateKernel(Tensor x)
     {
-        var src = Stride > 1 ? F.AvgPool2d(x, Stride, Stride) : x;
-        return Conv2.Forward(Conv1.Forward(src));
+        var src = Stride > 1 ? nn.functional.avg_pool2d(x, Stride, Stride) : x;   // (B, C, h, w)
+        return conv2.forward(conv1.forward(src));                                 // (B, G·K², h, w)
     }
 
     /// <summary>Involution of x (B, C, H, W) → (B, C, h, w): <see cref="Aggregate"/>(x, <see cref="GenerateKernel"/>(x)).</summary>
     /// <exception cref="ArgumentException">x is not (B, C, H, W), or H, W are not multiples of the stride (the pooled kernel map would not match the output grid).</exception>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
         ModelInit.CheckImages("Involution", input, Channels);
-        if (input.Shape[2] % Stride != 0 || input.Shape[3] % Stride != 0)
-            throw new ArgumentException($"Involution: input {ShapeUtil.Format([.. input.Shape])} has a spatial size that is not a multiple of the stride {Stride}.");
+        if (input.shape[2] % Stride != 0 || input.shape[3] % Stride != 0)
+            throw new ArgumentException($"Involution: input {ModelInit.Format(input.shape)} has a spatial size that is not a multiple of the stride {Stride}.");
         return Aggregate(input, GenerateKernel(input), KernelSize, Stride, Groups);
     }
 
@@ -99,20 +107,20 @@ public sealed class Involution : Module<Tensor, Tensor>
     /// <exception cref="ArgumentException">The shapes do not match; the message names both.</exception>
     public static Tensor Aggregate(Tensor x, Tensor kernel, int kernelSize, int stride, int groups)
     {
-        int k2 = kernelSize * kernelSize;
-        if (x.Rank != 4 || kernel.Rank != 4 || groups < 1 || kernelSize % 2 == 0 || x.Shape[1] % groups != 0)
-            throw new ArgumentException($"Involution.Aggregate: need x (B, G·gc, H, W) and kernel (B, G·K², h, w) with odd K; got x {ShapeUtil.Format([.. x.Shape])}, kernel {ShapeUtil.Format([.. kernel.Shape])}, K = {kernelSize}, G = {groups}.");
-        int b = x.Shape[0], c = x.Shape[1], gc = c / groups;
-        int oh = LayerCost.ConvOutputSize(x.Shape[2], kernelSize, stride, (kernelSize - 1) / 2);
-        int ow = LayerCost.ConvOutputSize(x.Shape[3], kernelSize, stride, (kernelSize - 1) / 2);
-        if (kernel.Shape[0] != b || kernel.Shape[1] != groups * k2 || kernel.Shape[2] != oh || kernel.Shape[3] != ow)
-            throw new ArgumentException($"Involution.Aggregate: kernel {ShapeUtil.Format([.. kernel.Shape])} does not match x {ShapeUtil.Format([.. x.Shape])}: expected ({b}, {groups * k2}, {oh}, {ow}) for K = {kernelSize}, stride {stride}, G = {groups}.");
-        int l = oh * ow;
-        var cols = F.Unfold(x, kernelSize, 1, (kernelSize - 1) / 2, stride)       // (B, C·K², L)
-            .Reshape(b, groups, gc, k2, l);                                         // (B, G, gc, K², L)
-        var w = kernel.Reshape(b, groups, 1, k2, l);                                // (B, G, 1, K², L)
-        return (cols * w).Sum(3)                                                    // (B, G, gc, L)
-            .Reshape(b, c, oh, ow);                                                 // (B, C, h, w)
+        long k2 = kernelSize * kernelSize;
+        if (x.dim() != 4 || kernel.dim() != 4 || groups < 1 || kernelSize % 2 == 0 || x.shape[1] % groups != 0)
+            throw new ArgumentException($"Involution.Aggregate: need x (B, G·gc, H, W) and kernel (B, G·K², h, w) with odd K; got x {ModelInit.Format(x.shape)}, kernel {ModelInit.Format(kernel.shape)}, K = {kernelSize}, G = {groups}.");
+        long b = x.shape[0], c = x.shape[1], gc = c / groups;
+        long oh = LayerCost.ConvOutputSize((int)x.shape[2], kernelSize, stride, (kernelSize - 1) / 2);
+        long ow = LayerCost.ConvOutputSize((int)x.shape[3], kernelSize, stride, (kernelSize - 1) / 2);
+        if (kernel.shape[0] != b || kernel.shape[1] != groups * k2 || kernel.shape[2] != oh || kernel.shape[3] != ow)
+            throw new ArgumentException($"Involution.Aggregate: kernel {ModelInit.Format(kernel.shape)} does not match x {ModelInit.Format(x.shape)}: expected ({b}, {groups * k2}, {oh}, {ow}) for K = {kernelSize}, stride {stride}, G = {groups}.");
+        long l = oh * ow;
+        var cols = nn.functional.unfold(x, kernelSize, dilation: 1, padding: (kernelSize - 1) / 2, stride: stride)   // (B, C·K², L)
+            .reshape(b, groups, gc, k2, l);                                                                      // (B, G, gc, K², L)
+        var w = kernel.reshape(b, groups, 1, k2, l);                                                           // (B, G, 1, K², L)
+        return (cols * w).sum(3)                                                                               // (B, G, gc, L)
+            .reshape(b, c, oh, ow);                                                                            // (B, C, h, w)
     }
 
     /// <summary>Parameters: C·(C/r) + 2·(C/r) + (C/r)·K²G + K²G.</summary>
@@ -135,8 +143,4 @@ public sealed class Involution : Module<Tensor, Tensor>
         return LayerCost.Conv2dMacs(channels, mid, 1, oh, ow) + LayerCost.Conv2dMacs(mid, outC, 1, oh, ow)
              + (long)channels * kernelSize * kernelSize * oh * ow;
     }
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() =>
-        $"channels={Channels}, kernel_size={KernelSize}, stride={Stride}, group_channels={GroupChannels}, reduction_ratio={ReductionRatio}";
 }

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using F = Shrink.Tensors.Functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Models;
 
@@ -89,45 +89,55 @@ public sealed record InvolutionNetConfig(
 /// Parameter names: <c>conv1</c>, <c>bn1</c>, <c>conv2</c> (the involution: <c>conv2.conv1.conv</c>, <c>conv2.conv1.bn</c>,
 /// <c>conv2.conv2.conv</c>), <c>bn2</c>, <c>conv3</c>, <c>bn3</c>, <c>downsample.0</c>, <c>downsample.1</c>.
 /// </summary>
-public sealed class InvolutionBottleneck : Module<Tensor, Tensor>
+public sealed class InvolutionBottleneck : nn.Module<Tensor, Tensor>
 {
-    /// <summary>1×1 convolution C_in → mid (no bias).</summary>
-    public Conv2d Conv1 { get; }
-    /// <summary>BatchNorm after <see cref="Conv1"/>.</summary>
-    public BatchNorm2d Bn1 { get; }
-    /// <summary>The K×K involution on mid channels, carrying the block's stride.</summary>
-    public Involution Conv2 { get; }
-    /// <summary>BatchNorm after the involution.</summary>
-    public BatchNorm2d Bn2 { get; }
-    /// <summary>1×1 convolution mid → C_out (no bias).</summary>
-    public Conv2d Conv3 { get; }
-    /// <summary>BatchNorm after <see cref="Conv3"/>.</summary>
-    public BatchNorm2d Bn3 { get; }
-    /// <summary>Projection shortcut (1×1 conv with stride, BatchNorm), or null for the identity.</summary>
-    public Sequential? Downsample { get; }
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Involution conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Conv2d conv3;
+    private readonly BatchNorm2d bn3;
+    private readonly Sequential? downsample;
 
-    /// <summary>A bottleneck C_in → mid → C_out with the given stride and involution settings; weights from <paramref name="generator"/>.</summary>
-    public InvolutionBottleneck(int inChannels, int midChannels, int outChannels, int stride, int kernelSize, int groupChannels, int reductionRatio, Generator generator)
+    /// <summary>1×1 convolution C_in → mid (no bias).</summary>
+    public Conv2d Conv1 => conv1;
+    /// <summary>BatchNorm after <see cref="Conv1"/>.</summary>
+    public BatchNorm2d Bn1 => bn1;
+    /// <summary>The K×K involution on mid channels, carrying the block's stride.</summary>
+    public Involution Conv2 => conv2;
+    /// <summary>BatchNorm after the involution.</summary>
+    public BatchNorm2d Bn2 => bn2;
+    /// <summary>1×1 convolution mid → C_out (no bias).</summary>
+    public Conv2d Conv3 => conv3;
+    /// <summary>BatchNorm after <see cref="Conv3"/>.</summary>
+    public BatchNorm2d Bn3 => bn3;
+    /// <summary>Projection shortcut (1×1 conv with stride, BatchNorm), or null for the identity.</summary>
+    public Sequential? Downsample => downsample;
+
+    /// <summary>A bottleneck C_in → mid → C_out with the given stride and involution settings; weights are set by <see cref="ModelInit.TorchvisionConvNet"/>.</summary>
+    public InvolutionBottleneck(int inChannels, int midChannels, int outChannels, int stride, int kernelSize, int groupChannels, int reductionRatio)
+        : base(nameof(InvolutionBottleneck))
     {
-        Conv1 = RegisterModule("conv1", ModelInit.Conv(inChannels, midChannels, 1, 1, 0, generator));
-        Bn1 = RegisterModule("bn1", new BatchNorm2d(midChannels));
-        Conv2 = RegisterModule("conv2", new Involution(midChannels, kernelSize, stride, groupChannels, reductionRatio, generator));
-        Bn2 = RegisterModule("bn2", new BatchNorm2d(midChannels));
-        Conv3 = RegisterModule("conv3", ModelInit.Conv(midChannels, outChannels, 1, 1, 0, generator));
-        Bn3 = RegisterModule("bn3", new BatchNorm2d(outChannels));
-        Downsample = RegisterModule("downsample", stride != 1 || inChannels != outChannels
-            ? new Sequential(ModelInit.Conv(inChannels, outChannels, 1, stride, 0, generator), new BatchNorm2d(outChannels))
-            : null);
+        conv1 = ModelInit.Conv(inChannels, midChannels, 1, 1, 0);
+        bn1 = nn.BatchNorm2d(midChannels);
+        conv2 = new Involution(midChannels, kernelSize, stride, groupChannels, reductionRatio);
+        bn2 = nn.BatchNorm2d(midChannels);
+        conv3 = ModelInit.Conv(midChannels, outChannels, 1, 1, 0);
+        bn3 = nn.BatchNorm2d(outChannels);
+        downsample = stride != 1 || inChannels != outChannels
+            ? nn.Sequential(ModelInit.Conv(inChannels, outChannels, 1, stride, 0), nn.BatchNorm2d(outChannels))
+            : null;
+        RegisterComponents();
     }
 
     /// <summary>(B, C_in, H, W) → (B, C_out, H/s, W/s).</summary>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var y = Bn1.Forward(Conv1.Forward(input)).Relu();
-        y = Bn2.Forward(Conv2.Forward(y)).Relu();
-        y = Bn3.Forward(Conv3.Forward(y));
-        var shortcut = Downsample is null ? input : Downsample.Forward(input);
-        return (y + shortcut).Relu();
+        var y = nn.functional.relu(bn1.forward(conv1.forward(input)));           // (B, mid, H, W)
+        y = nn.functional.relu(bn2.forward(conv2.forward(y)));                   // (B, mid, H/s, W/s)
+        y = bn3.forward(conv3.forward(y));                                       // (B, C_out, H/s, W/s)
+        var shortcut = downsample is null ? input : downsample.forward(input);  // (B, C_out, H/s, W/s)
+        return nn.functional.relu(y + shortcut);                                 // (B, C_out, H/s, W/s)
     }
 }
 
@@ -139,10 +149,10 @@ public sealed class InvolutionBottleneck : Module<Tensor, Tensor>
 /// x (B, C, H, W) → stem ReLU(BN(Conv3×3(x))) (<c>conv1</c>, <c>bn1</c>) → stages <c>layer1</c> … <c>layerS</c> of
 /// <see cref="InvolutionBottleneck"/>s → global average pooling → <c>fc</c>. Stage s has mid width Width·2^s and output
 /// width Width·2^s·Expansion; its first block has stride 2 for s ≥ 1. Input sizes must stay divisible by 2 at every
-/// strided stage (28 → 14 → 7 works; see <see cref="Involution.Forward"/>).
+/// strided stage (28 → 14 → 7 works; see <see cref="Involution.forward"/>).
 /// </para>
 /// <code>
-/// var teacher = InvolutionNet.Create("rednet11_w16", generator: new Generator(0));   // ≈ 81k parameters, K = 3
+/// var teacher = InvolutionNet.Create("rednet11_w16", seed: 0);   // ≈ 81k parameters, K = 3
 /// </code>
 /// </summary>
 public sealed class InvolutionNet : StagedConvNet, IModelCost
@@ -156,29 +166,25 @@ public sealed class InvolutionNet : StagedConvNet, IModelCost
     /// <summary>Channels of the pooled features (timm <c>num_features</c>): Width·2^(Stages − 1)·Expansion.</summary>
     public int NumFeatures => Config.StageWidth(Config.Stages - 1);
 
-    /// <summary>Builds the model, drawing every weight from <paramref name="generator"/> (default: a generator seeded with 0).</summary>
-    public InvolutionNet(InvolutionNetConfig? config = null, Generator? generator = null)
-        : this(generator ?? new Generator(0), (config ?? new InvolutionNetConfig()).Validated())
+    /// <summary>Builds the model and initialises every weight from <paramref name="seed"/> (<see cref="ModelInit.TorchvisionConvNet"/>).</summary>
+    public InvolutionNet(InvolutionNetConfig? config = null, ulong seed = 0) : this(seed, (config ?? new InvolutionNetConfig()).Validated())
     {
     }
 
-    private InvolutionNet(Generator g, InvolutionNetConfig c) : base("InvolutionNet", c.InChannels, c.Width, g)
+    private InvolutionNet(ulong seed, InvolutionNetConfig c) : base("InvolutionNet", c.InChannels, c.Width)
     {
         Config = c;
         var stages = new List<Sequential>();
         foreach (var (s, blocks) in StageBlocks())
-        {
-            var stage = new Sequential();
-            foreach (var (inC, stride) in blocks)
-                stage.Append(new InvolutionBottleneck(inC, c.MidWidth(s), c.StageWidth(s), stride, c.KernelSize, c.GroupChannels, c.ReductionRatio, g));
-            stages.Add(stage);
-        }
-        SetStagesAndHead(stages, NumFeatures, c.NumClasses, g);
+            stages.Add(nn.Sequential(blocks.Select(b => (nn.Module<Tensor, Tensor>)new InvolutionBottleneck(
+                b.InC, c.MidWidth(s), c.StageWidth(s), b.Stride, c.KernelSize, c.GroupChannels, c.ReductionRatio))));
+        SetStagesAndHead(stages, NumFeatures, c.NumClasses);
+        ModelInit.TorchvisionConvNet(this, ModelInit.Generator(seed));
     }
 
-    /// <summary>The model named <paramref name="name"/>, e.g. <c>rednet11_w16</c> (see <see cref="InvolutionNetConfig.FromName"/>).</summary>
-    public static InvolutionNet Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, Generator? generator = null) =>
-        new(InvolutionNetConfig.FromName(name, inChannels, numClasses, imageSize), generator);
+    /// <summary>The model named <paramref name="name"/>, e.g. <c>rednet11_w16</c> (see <see cref="InvolutionNetConfig.FromName"/>), initialised from <paramref name="seed"/>.</summary>
+    public static InvolutionNet Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, ulong seed = 0) =>
+        new(InvolutionNetConfig.FromName(name, inChannels, numClasses, imageSize), seed);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -250,7 +256,4 @@ public sealed class InvolutionNet : StagedConvNet, IModelCost
             yield return (s, blocks);
         }
     }
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => Config.Name;
 }

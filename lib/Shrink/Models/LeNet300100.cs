@@ -1,5 +1,6 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Models;
 
@@ -41,51 +42,55 @@ public sealed record LeNet300100Config(
 /// Input (B, 784) or images (B, 1, 28, 28) (flattened from axis 1). Parameter names <c>fc1</c>, <c>fc2</c>, <c>fc3</c>; in open_lth's
 /// <c>mnist_lenet_300_100</c> the same tensors are <c>fc_layers.0</c>, <c>fc_layers.1</c>, <c>fc</c> (same shapes, same order).
 /// </summary>
-public sealed class LeNet300100 : Module<Tensor, Tensor>, IModelCost
+public sealed class LeNet300100 : nn.Module<Tensor, Tensor>, IModelCost
 {
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+    private readonly Linear fc3;
+
     /// <summary>Names accepted by <see cref="Create"/>: this model as open_lth and in timm's style.</summary>
     public static IReadOnlyList<string> ModelNames { get; } = ["lenet_300_100", "mnist_lenet_300_100"];
 
     /// <summary>The configuration this model was built from.</summary>
     public LeNet300100Config Config { get; }
     /// <summary>First layer, InFeatures → Hidden1.</summary>
-    public Linear Fc1 { get; }
+    public Linear Fc1 => fc1;
     /// <summary>Second layer, Hidden1 → Hidden2.</summary>
-    public Linear Fc2 { get; }
+    public Linear Fc2 => fc2;
     /// <summary>Output layer, Hidden2 → NumClasses.</summary>
-    public Linear Fc3 { get; }
+    public Linear Fc3 => fc3;
 
-    /// <summary>Builds the network, drawing every weight from <paramref name="generator"/> (default: a generator seeded with 0).</summary>
-    public LeNet300100(LeNet300100Config? config = null, Generator? generator = null)
+    /// <summary>Builds the network and initialises it from <paramref name="seed"/> (<see cref="ModelInit.LeNet"/>).</summary>
+    public LeNet300100(LeNet300100Config? config = null, ulong seed = 0) : base(nameof(LeNet300100))
     {
         Config = (config ?? new LeNet300100Config()).Validated();
-        var g = generator ?? new Generator(0);
         var c = Config;
-        Fc1 = RegisterModule("fc1", new Linear(c.InFeatures, c.Hidden1, generator: g));
-        Fc2 = RegisterModule("fc2", new Linear(c.Hidden1, c.Hidden2, generator: g));
-        Fc3 = RegisterModule("fc3", new Linear(c.Hidden2, c.NumClasses, generator: g));
-        if (c.KaimingNormalInit)
-            using (TensorScope.Suspend())
-                foreach (var fc in new[] { Fc1, Fc2, Fc3 }) Init.KaimingNormal_(fc.Weight, generator: g);
+        fc1 = nn.Linear(c.InFeatures, c.Hidden1);
+        fc2 = nn.Linear(c.Hidden1, c.Hidden2);
+        fc3 = nn.Linear(c.Hidden2, c.NumClasses);
+        RegisterComponents();
+        ModelInit.LeNet(this, ModelInit.Generator(seed), c.KaimingNormalInit);
     }
 
-    /// <summary>The model named <paramref name="name"/>: <c>lenet_300_100</c> or open_lth's <c>mnist_lenet_300_100</c>.</summary>
+    /// <summary>The model named <paramref name="name"/>: <c>lenet_300_100</c> or open_lth's <c>mnist_lenet_300_100</c>, initialised from <paramref name="seed"/>.</summary>
     /// <exception cref="ArgumentException">Another name.</exception>
-    public static LeNet300100 Create(string name = "lenet_300_100", int numClasses = 10, Generator? generator = null)
+    public static LeNet300100 Create(string name = "lenet_300_100", int numClasses = 10, ulong seed = 0)
     {
         if (!ModelNames.Contains(name))
             throw new ArgumentException($"LeNet300100: unknown model name '{name}'; expected one of {string.Join(", ", ModelNames)}.");
-        return new LeNet300100(new LeNet300100Config(NumClasses: numClasses), generator);
+        return new LeNet300100(new LeNet300100Config(NumClasses: numClasses), seed);
     }
 
     /// <summary>Logits (B, NumClasses) of x (B, InFeatures) or (B, …) with InFeatures elements per sample.</summary>
     /// <exception cref="ArgumentException">x has rank &lt; 2 or not InFeatures elements per sample; the message names its shape.</exception>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        if (input.Rank < 2 || input.Numel != input.Shape[0] * Config.InFeatures)
-            throw new ArgumentException($"LeNet300100: input must be (B, {Config.InFeatures}) or (B, …) with {Config.InFeatures} elements per sample; got {ShapeUtil.Format([.. input.Shape])}.");
-        var x = input.Rank == 2 ? input : input.Reshape(input.Shape[0], Config.InFeatures);
-        return Fc3.Forward(Fc2.Forward(Fc1.Forward(x).Relu()).Relu());
+        if (input.dim() < 2 || input.numel() != input.shape[0] * Config.InFeatures)
+            throw new ArgumentException($"LeNet300100: input must be (B, {Config.InFeatures}) or (B, …) with {Config.InFeatures} elements per sample; got {ModelInit.Format(input.shape)}.");
+        var x = input.reshape(input.shape[0], Config.InFeatures);          // (B, 784)
+        var h = nn.functional.relu(fc1.forward(x));                        // (B, 300)
+        h = nn.functional.relu(fc2.forward(h));                            // (B, 100)
+        return fc3.forward(h);                                             // (B, K)
     }
 
     /// <inheritdoc/>
@@ -101,7 +106,4 @@ public sealed class LeNet300100 : Module<Tensor, Tensor>, IModelCost
         2 * batch * (LayerCost.LinearMacs(Config.InFeatures, Config.Hidden1)
         + LayerCost.LinearMacs(Config.Hidden1, Config.Hidden2)
         + LayerCost.LinearMacs(Config.Hidden2, Config.NumClasses));
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => Config.Name;
 }

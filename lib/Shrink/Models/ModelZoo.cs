@@ -1,5 +1,4 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using static TorchSharp.torch;
 
 namespace Shrink.Models;
 
@@ -14,15 +13,18 @@ public static class ModelZoo
     public static IReadOnlyList<string> Names { get; } =
         [.. VitModels.Names, .. ResNetCnn.ModelNames, .. InvolutionNet.ModelNames, .. LeNet300100.ModelNames];
 
-    /// <summary>Builds the model named <paramref name="name"/> for 1×28×28 inputs and <paramref name="numClasses"/> classes, initialised from <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// Builds the model named <paramref name="name"/> for 1×28×28 inputs and <paramref name="numClasses"/> classes, on the CPU,
+    /// initialised from <paramref name="seed"/> (its weights are a pure function of the seed); move it with <c>.to(device)</c>.
+    /// </summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
-    public static Module<Tensor, Tensor> Create(string name, ulong seed = 0, int numClasses = 10)
+    public static nn.Module<Tensor, Tensor> Create(string name, ulong seed = 0, int numClasses = 10)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (VitModels.Names.Contains(name)) return VitModels.Create(name, seed, c => c with { NumClasses = numClasses });
-        if (ResNetCnn.ModelNames.Contains(name)) return ResNetCnn.Create(name, numClasses: numClasses, generator: new Generator(seed));
-        if (InvolutionNet.ModelNames.Contains(name)) return InvolutionNet.Create(name, numClasses: numClasses, generator: new Generator(seed));
-        if (LeNet300100.ModelNames.Contains(name)) return LeNet300100.Create(name, numClasses, new Generator(seed));
+        if (ResNetCnn.ModelNames.Contains(name)) return ResNetCnn.Create(name, numClasses: numClasses, seed: seed);
+        if (InvolutionNet.ModelNames.Contains(name)) return InvolutionNet.Create(name, numClasses: numClasses, seed: seed);
+        if (LeNet300100.ModelNames.Contains(name)) return LeNet300100.Create(name, numClasses, seed);
         throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name));
     }
 }

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using F = Shrink.Tensors.Functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Models;
 
@@ -79,40 +79,45 @@ public sealed record ResNetCnnConfig(
 /// stride or the channel count changes (torchvision's option B).
 /// Parameter names: <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>downsample.0</c>, <c>downsample.1</c>.
 /// </summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
-    /// <summary>3×3 convolution C_in → C_out with the block's stride.</summary>
-    public Conv2d Conv1 { get; }
-    /// <summary>BatchNorm after <see cref="Conv1"/>.</summary>
-    public BatchNorm2d Bn1 { get; }
-    /// <summary>3×3 convolution C_out → C_out, stride 1.</summary>
-    public Conv2d Conv2 { get; }
-    /// <summary>BatchNorm after <see cref="Conv2"/> (γ = 0 at start with zero-init-residual).</summary>
-    public BatchNorm2d Bn2 { get; }
-    /// <summary>Projection shortcut (1×1 conv with stride, BatchNorm), or null for the identity.</summary>
-    public Sequential? Downsample { get; }
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Sequential? downsample;
 
-    /// <summary>A block C_in → C_out with the given stride; weights drawn from <paramref name="generator"/> as torchvision's ResNet.</summary>
-    public BasicBlock(int inChannels, int outChannels, int stride, Generator generator, bool zeroInitResidual = false)
+    /// <summary>3×3 convolution C_in → C_out with the block's stride.</summary>
+    public Conv2d Conv1 => conv1;
+    /// <summary>BatchNorm after <see cref="Conv1"/>.</summary>
+    public BatchNorm2d Bn1 => bn1;
+    /// <summary>3×3 convolution C_out → C_out, stride 1.</summary>
+    public Conv2d Conv2 => conv2;
+    /// <summary>BatchNorm after <see cref="Conv2"/> (γ = 0 at start with zero-init-residual).</summary>
+    public BatchNorm2d Bn2 => bn2;
+    /// <summary>Projection shortcut (1×1 conv with stride, BatchNorm), or null for the identity.</summary>
+    public Sequential? Downsample => downsample;
+
+    /// <summary>A block C_in → C_out with the given stride; weights are set by <see cref="ModelInit.TorchvisionConvNet"/>.</summary>
+    public BasicBlock(int inChannels, int outChannels, int stride) : base(nameof(BasicBlock))
     {
-        Conv1 = RegisterModule("conv1", ModelInit.Conv(inChannels, outChannels, 3, stride, 1, generator));
-        Bn1 = RegisterModule("bn1", new BatchNorm2d(outChannels));
-        Conv2 = RegisterModule("conv2", ModelInit.Conv(outChannels, outChannels, 3, 1, 1, generator));
-        Bn2 = RegisterModule("bn2", new BatchNorm2d(outChannels));
-        if (zeroInitResidual)
-            using (TensorScope.Suspend()) Init.Zeros_(Bn2.Weight!);
-        Downsample = RegisterModule("downsample", stride != 1 || inChannels != outChannels
-            ? new Sequential(ModelInit.Conv(inChannels, outChannels, 1, stride, 0, generator), new BatchNorm2d(outChannels))
-            : null);
+        conv1 = ModelInit.Conv(inChannels, outChannels, 3, stride, 1);
+        bn1 = nn.BatchNorm2d(outChannels);
+        conv2 = ModelInit.Conv(outChannels, outChannels, 3, 1, 1);
+        bn2 = nn.BatchNorm2d(outChannels);
+        downsample = stride != 1 || inChannels != outChannels
+            ? nn.Sequential(ModelInit.Conv(inChannels, outChannels, 1, stride, 0), nn.BatchNorm2d(outChannels))
+            : null;
+        RegisterComponents();
     }
 
     /// <summary>(B, C_in, H, W) → (B, C_out, ⌊(H − 1)/s⌋ + 1, ⌊(W − 1)/s⌋ + 1).</summary>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var y = Bn1.Forward(Conv1.Forward(input)).Relu();
-        y = Bn2.Forward(Conv2.Forward(y));
-        var shortcut = Downsample is null ? input : Downsample.Forward(input);
-        return (y + shortcut).Relu();
+        var y = nn.functional.relu(bn1.forward(conv1.forward(input)));           // (B, C_out, H/s, W/s)
+        y = bn2.forward(conv2.forward(y));                                       // (B, C_out, H/s, W/s)
+        var shortcut = downsample is null ? input : downsample.forward(input);  // (B, C_out, H/s, W/s)
+        return nn.functional.relu(y + shortcut);                                 // (B, C_out, H/s, W/s)
     }
 }
 
@@ -129,8 +134,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 /// PyTorch-default Linear), so state dicts move to and from PyTorch with no mapping table.
 /// </para>
 /// <code>
-/// var teacher = ResNetCnn.Create("resnet8_w16", inChannels: 1, numClasses: 10, generator: new Generator(0));
-/// var logits = teacher.Forward(images);   // (B, 10)
+/// var teacher = ResNetCnn.Create("resnet8_w16", inChannels: 1, numClasses: 10, seed: 0);
+/// var logits = teacher.forward(images);   // (B, 10)
 /// </code>
 /// </summary>
 public sealed class ResNetCnn : StagedConvNet, IModelCost
@@ -144,13 +149,12 @@ public sealed class ResNetCnn : StagedConvNet, IModelCost
     /// <summary>Channels of the pooled features fed to the head (timm <c>num_features</c>): Width·2^(Stages − 1).</summary>
     public int NumFeatures => Config.StageWidth(Config.Stages - 1);
 
-    /// <summary>Builds the model, drawing every weight from <paramref name="generator"/> (default: a generator seeded with 0, so two default models are identical).</summary>
-    public ResNetCnn(ResNetCnnConfig? config = null, Generator? generator = null)
-        : this(generator ?? new Generator(0), (config ?? new ResNetCnnConfig()).Validated())
+    /// <summary>Builds the model and initialises every weight from <paramref name="seed"/> as torchvision's ResNet (<see cref="ModelInit.TorchvisionConvNet"/>).</summary>
+    public ResNetCnn(ResNetCnnConfig? config = null, ulong seed = 0) : this(seed, (config ?? new ResNetCnnConfig()).Validated())
     {
     }
 
-    private ResNetCnn(Generator g, ResNetCnnConfig c) : base("ResNetCnn", c.InChannels, c.Width, g)
+    private ResNetCnn(ulong seed, ResNetCnnConfig c) : base("ResNetCnn", c.InChannels, c.Width)
     {
         Config = c;
         var stages = new List<Sequential>();
@@ -158,20 +162,21 @@ public sealed class ResNetCnn : StagedConvNet, IModelCost
         for (int s = 0; s < c.Stages; s++)
         {
             int outC = c.StageWidth(s);
-            var stage = new Sequential();
+            var blocks = new List<nn.Module<Tensor, Tensor>>();
             for (int i = 0; i < c.BlocksPerStage; i++)
             {
-                stage.Append(new BasicBlock(inC, outC, s > 0 && i == 0 ? 2 : 1, g, c.ZeroInitResidual));
+                blocks.Add(new BasicBlock(inC, outC, s > 0 && i == 0 ? 2 : 1));
                 inC = outC;
             }
-            stages.Add(stage);
+            stages.Add(nn.Sequential(blocks));
         }
-        SetStagesAndHead(stages, NumFeatures, c.NumClasses, g);
+        SetStagesAndHead(stages, NumFeatures, c.NumClasses);
+        ModelInit.TorchvisionConvNet(this, ModelInit.Generator(seed), c.ZeroInitResidual);
     }
 
-    /// <summary>The model named <paramref name="name"/> in timm's grammar, e.g. <c>resnet8_w16</c> (see <see cref="ResNetCnnConfig.FromName"/>).</summary>
-    public static ResNetCnn Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, Generator? generator = null) =>
-        new(ResNetCnnConfig.FromName(name, inChannels, numClasses, imageSize), generator);
+    /// <summary>The model named <paramref name="name"/> in timm's grammar, e.g. <c>resnet8_w16</c> (see <see cref="ResNetCnnConfig.FromName"/>), initialised from <paramref name="seed"/>.</summary>
+    public static ResNetCnn Create(string name, int inChannels = 1, int numClasses = 10, int imageSize = 28, ulong seed = 0) =>
+        new(ResNetCnnConfig.FromName(name, inChannels, numClasses, imageSize), seed);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -226,7 +231,4 @@ public sealed class ResNetCnn : StagedConvNet, IModelCost
                 inC = c.StageWidth(s);
             }
     }
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => Config.Name;
 }

@@ -1,9 +1,10 @@
+using System.Globalization;
 using Shrink.Data;
 using Shrink.Experiments;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
-using Shrink.Tensors.Nn;
+using Shrink.IO;
+using Shrink.Torch;
 using Shrink.Training;
+using static TorchSharp.torch;
 
 namespace Shrink.Pruning;
 
@@ -13,7 +14,7 @@ namespace Shrink.Pruning;
 /// <code>
 /// var hp = new LotteryHparams { Model = "lenet_300_100", Training = new() { Steps = "2ep", Optimizer = "sgd", Lr = 0.1 },
 ///                               Pruning = new() { Fraction = 0.2 }, Levels = 8 };
-/// var imp = new IterativeMagnitudePruning(hp, seed => new LeNet300100(generator: new Generator(seed)), train, test, "runs");
+/// var imp = new IterativeMagnitudePruning(hp, seed => ModelZoo.Create("lenet_300_100", seed), train, test, "runs");
 /// foreach (var level in imp.Run()) Console.WriteLine($"{level.Sparsity.Fraction:P1} {level.TestAccuracy:P2}");
 /// var reinit = imp.RunBranch(5, LotteryBranch.RandomReinit, seed: 1);
 /// </code>
@@ -22,13 +23,15 @@ namespace Shrink.Pruning;
 /// ones), rewinds the survivors to θ_k (the dense state after k = <see cref="LotteryHparams.RewindStep"/> steps of level 0;
 /// θ_0 for k = 0), and trains from step k (<see cref="Trainer.StartStep"/>) with the masks enforced
 /// (<see cref="PruningMask.Enforce"/>). The controls use the masks of the lottery line at the same level: random
-/// re-initialisation draws θ'_0 from the factory with a seed derived from (model seed, branch seed) and keeps m_L; the
-/// random mask keeps θ_k and draws a mask with the same per-tensor counts (<see cref="RandomPruner.SameSparsity"/>).
+/// re-initialisation draws θ'_0 from the factory with the seed <see cref="Seed.Mix"/>(model seed, "REINIT", branch seed)
+/// and keeps m_L; the random mask keeps θ_k and draws a mask with the same per-tensor counts
+/// (<see cref="RandomPruner.SameSparsity"/>, seed <see cref="Seed.Mix"/>(branch seed, "RMASK", level)).
 /// </para>
 /// <para>
 /// Caching: a level's folder is <c>RunFolder.For(root, LotteryLevelHparams.For(hp, L, branch, seed))</c>. A finished
 /// level is loaded, not retrained (its <c>model.safetensors</c> holds the masks as <c>*_mask</c> buffers). For k &gt; 0 the
-/// dense run of level 0 also writes <c>rewind.safetensors</c> (θ_k) when it passes step k.
+/// dense run of level 0 also writes <c>rewind.safetensors</c> (θ_k) when it passes step k. Models come from the factory on
+/// the CPU; the trainer moves them to <see cref="TrainingHparams.Device"/>.
 /// </para>
 /// </summary>
 public sealed class IterativeMagnitudePruning
@@ -36,7 +39,10 @@ public sealed class IterativeMagnitudePruning
     /// <summary>File name of θ_k in the level-0 run folder (k &gt; 0).</summary>
     public const string RewindFileName = "rewind.safetensors";
 
-    private readonly Func<ulong, Module<Tensor, Tensor>> _factory;
+    private const ulong ReinitStream = 0x5245494E4954UL;   // "REINIT"
+    private const ulong RandomMaskStream = 0x524D41534BUL;  // "RMASK"
+
+    private readonly Func<ulong, nn.Module<Tensor, Tensor>> _factory;
     private readonly ImageDataset _train;
     private readonly ImageDataset? _test;
     private readonly string _root;
@@ -47,7 +53,7 @@ public sealed class IterativeMagnitudePruning
     /// Prepares the experiment: <paramref name="modelFactory"/> builds a freshly initialised network from a seed (θ_0 uses
     /// <see cref="LotteryHparams.ModelSeed"/>); runs go under <paramref name="root"/>.
     /// </summary>
-    public IterativeMagnitudePruning(LotteryHparams hparams, Func<ulong, Module<Tensor, Tensor>> modelFactory, ImageDataset train, ImageDataset? test, string root)
+    public IterativeMagnitudePruning(LotteryHparams hparams, Func<ulong, nn.Module<Tensor, Tensor>> modelFactory, ImageDataset train, ImageDataset? test, string root)
     {
         ArgumentNullException.ThrowIfNull(hparams);
         ArgumentNullException.ThrowIfNull(modelFactory);
@@ -101,17 +107,17 @@ public sealed class IterativeMagnitudePruning
         if (branch == LotteryBranch.Lottery) return RunLevel(level);
         if (level < 1) throw new ArgumentException($"IterativeMagnitudePruning: the {branch} control needs a pruned level (≥ 1), got {level}.");
         var lottery = RunLevel(level);
-        Module<Tensor, Tensor> model;
+        nn.Module<Tensor, Tensor> model;
         if (branch == LotteryBranch.RandomReinit)
         {
-            model = Build(Mix((ulong)Hparams.ModelSeed, 0x5245494E4954UL + (ulong)seed));   // "REINIT"
+            model = Build(Seed.Mix((ulong)Hparams.ModelSeed, ReinitStream, unchecked((ulong)seed)));
             PruningMask.SetAll(model, lottery.Masks);
         }
         else
         {
             model = Build((ulong)Hparams.ModelSeed);
             LoadRewind(model);
-            PruningMask.SetAll(model, RandomPruner.SameSparsity(lottery.Masks, Mix((ulong)seed, 0x524D41534BUL + (ulong)level)));   // "RMASK"
+            PruningMask.SetAll(model, RandomPruner.SameSparsity(lottery.Masks, Seed.Mix(unchecked((ulong)seed), RandomMaskStream, (ulong)level)));
         }
         return Train(model, level, branch, seed);
     }
@@ -120,7 +126,7 @@ public sealed class IterativeMagnitudePruning
     public IReadOnlyDictionary<string, Tensor> RewindState()
     {
         if (_rewind is not null) return _rewind;
-        if (Hparams.RewindStep.IsZero) return _rewind = Build((ulong)Hparams.ModelSeed).StateDict(clone: true);
+        if (Hparams.RewindStep.IsZero) return _rewind = ModuleTree.CloneState(Build((ulong)Hparams.ModelSeed));
         var level0 = RunLevel(0);
         var path = Path.Combine(level0.RunFolder!, RewindFileName);
         if (!File.Exists(path))
@@ -131,26 +137,26 @@ public sealed class IterativeMagnitudePruning
     private LotteryLevel TrainDense()
     {
         var model = Build((ulong)Hparams.ModelSeed);
-        if (Hparams.RewindStep.IsZero) _rewind = model.StateDict(clone: true);
+        if (Hparams.RewindStep.IsZero) _rewind = ModuleTree.CloneState(model);
         return Train(model, 0, LotteryBranch.Lottery, 0);
     }
 
     private Dictionary<string, Tensor> NextMasks(LotteryLevel previous, int level)
     {
         var scratch = Build((ulong)Hparams.ModelSeed);
-        PruningMask.LoadStateDict(scratch, previous.Model.StateDict());
+        PruningMask.LoadStateDict(scratch, previous.Model.state_dict());
         MagnitudePruner.Prune(scratch, Hparams.Pruning with { Seed = Hparams.Pruning.Seed + level });
         return PruningMask.Snapshot(scratch);
     }
 
-    private void LoadRewind(Module<Tensor, Tensor> model)
+    private void LoadRewind(nn.Module<Tensor, Tensor> model)
     {
         var rewind = RewindState();
         var state = rewind.Where(kv => !kv.Key.EndsWith(PruningMask.Suffix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
-        model.LoadStateDict(state, strict: true);
+        model.LoadStateDictChecked(state, strict: true, source: Hparams.RewindStep.IsZero ? "θ_0" : RewindFileName);
     }
 
-    private LotteryLevel Train(Module<Tensor, Tensor> model, int level, LotteryBranch branch, int seed)
+    private LotteryLevel Train(nn.Module<Tensor, Tensor> model, int level, LotteryBranch branch, int seed)
     {
         var folder = RunFolder.For(_root, LotteryLevelHparams.For(Hparams, level, branch, seed));
         var trainer = new Trainer(Hparams.Training) { Progress = Progress, Prefetch = Prefetch };
@@ -162,12 +168,16 @@ public sealed class IterativeMagnitudePruning
             var rewindPath = folder.File(RewindFileName);
             trainer.AfterStep += (m, t) =>
             {
-                if (t == k) SafeTensors.Save(rewindPath, m.StateDict(), new Dictionary<string, string> { ["format"] = "shrink-rewind-1", ["step"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                if (t != k) return;
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var state = m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
+                SafeTensors.Save(rewindPath, state, new Dictionary<string, string> { ["format"] = "shrink-rewind-1", ["step"] = k.ToString(CultureInfo.InvariantCulture) });
             };
         }
         else if (level > 0) trainer.StartStep = k;
         var masks = PruningMask.Snapshot(model);
-        var start = model.StateDict(clone: true);
+        var start = ModuleTree.CloneState(model);
         var result = trainer.Fit(model, _train, _test, folder);
         return new LotteryLevel
         {
@@ -176,14 +186,6 @@ public sealed class IterativeMagnitudePruning
         };
     }
 
-    private Module<Tensor, Tensor> Build(ulong seed) =>
+    private nn.Module<Tensor, Tensor> Build(ulong seed) =>
         _factory(seed) ?? throw new ArgumentException("IterativeMagnitudePruning: the model factory returned null.");
-
-    private static ulong Mix(ulong a, ulong b)
-    {
-        ulong z = unchecked(a * 0x9E3779B97F4A7C15UL + b);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }

@@ -1,6 +1,5 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
 using Shrink.Training;
+using static TorchSharp.torch;
 
 namespace Shrink.Pruning;
 
@@ -17,9 +16,9 @@ public sealed record LotteryLevel
     public int BranchSeed { get; init; }
 
     /// <summary>The trained network θ_T^(L) with its masks as buffers (evaluation mode).</summary>
-    public required Module<Tensor, Tensor> Model { get; init; }
+    public required nn.Module<Tensor, Tensor> Model { get; init; }
 
-    /// <summary>The state the network was trained from (m_L ⊙ θ_k on the lottery line), masks included: the rewind point for distances.</summary>
+    /// <summary>The state the network was trained from (m_L ⊙ θ_k on the lottery line), masks included: the rewind point for distances (detached copies).</summary>
     public required IReadOnlyDictionary<string, Tensor> Start { get; init; }
 
     /// <summary>The masks m_L (parameter name → 0/1 tensor); empty at level 0.</summary>

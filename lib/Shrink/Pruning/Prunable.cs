@@ -1,4 +1,5 @@
-using Shrink.Tensors.Nn;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Pruning;
 
@@ -9,16 +10,16 @@ namespace Shrink.Pruning;
 /// </summary>
 public static class Prunable
 {
-    /// <summary>(name, weight) of every prunable tensor of <paramref name="model"/> not matched by <paramref name="ignore"/>, in parameter order.</summary>
+    /// <summary>(name, weight) of every prunable tensor of <paramref name="model"/> not matched by <paramref name="ignore"/>, in module order.</summary>
     /// <exception cref="ArgumentException">An ignore entry matches no prunable parameter (a typo would otherwise silently prune everything).</exception>
-    public static IReadOnlyList<(string Name, Parameter Weight)> Parameters(Module model, IEnumerable<string>? ignore = null)
+    public static IReadOnlyList<(string Name, Parameter Weight)> Parameters(nn.Module model, IEnumerable<string>? ignore = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var patterns = (ignore ?? []).ToArray();
         var all = new List<(string, Parameter)>();
-        foreach (var (prefix, m) in model.NamedModules())
+        foreach (var (prefix, m) in ModuleTree.SelfAndDescendants(model))
         {
-            Parameter? w = m switch { Linear l => l.Weight, Conv2d c => c.Weight, _ => null };
+            Parameter? w = m switch { Linear l => l.weight, Conv2d c => c.weight, _ => null };
             if (w is not null) all.Add((prefix.Length == 0 ? "weight" : prefix + ".weight", w));
         }
         foreach (var pattern in patterns)

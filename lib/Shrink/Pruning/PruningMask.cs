@@ -1,15 +1,16 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using Shrink.Torch;
 using Shrink.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Pruning;
 
 /// <summary>
 /// Unstructured pruning masks kept as buffers next to the weights (PyTorch <c>torch.nn.utils.prune</c>'s naming):
 /// the mask of parameter <c>fc1.weight</c> is the persistent buffer <c>weight_mask</c> registered on the module that owns
-/// the parameter, so it appears in the state dict as <c>fc1.weight_mask</c> and travels with every checkpoint,
-/// <c>model.safetensors</c> and <see cref="Module.StateDict"/>. A mask is a float tensor of the parameter's shape
-/// holding 1 (kept) or 0 (pruned).
+/// the parameter (<c>register_buffer(..., persistent: true)</c>; a buffer name cannot contain a dot), so it appears in
+/// <c>state_dict()</c> and <c>named_buffers()</c> as <c>fc1.weight_mask</c> and travels with every checkpoint and
+/// <c>model.safetensors</c>. A mask is a float32 tensor of the parameter's shape holding 1 (kept) or 0 (pruned).
 /// <para>
 /// The pruned network is f(x; m ⊙ θ). The masks are imposed on the stored weights (open_lth's
 /// <c>PrunedModel</c>: <c>param.data *= mask</c>), so the forward pass computes with m ⊙ θ without any change to the
@@ -17,6 +18,12 @@ namespace Shrink.Pruning;
 /// after every backward pass g ← g ⊙ m (the gradient of L(m ⊙ θ) with respect to θ) and after every optimiser
 /// step θ ← m ⊙ θ. The second projection is what keeps a pruned weight at exactly 0 when SGD momentum, Adam's first
 /// moment or weight decay would otherwise move it (their state may hold values from before the weight was pruned).
+/// Pruned coordinates are set to +0 (<c>masked_fill_</c>), never to the −0 a product could leave.
+/// </para>
+/// <para>
+/// Devices: TorchSharp's <c>Linear</c> and <c>Conv2d</c> move only their own weight and bias in <c>.to(device)</c>,
+/// not buffers registered on them later. Every method here therefore first moves a mask that is not on its
+/// parameter's device there (re-registering the buffer under the same name), so masks follow the model to any device.
 /// </para>
 /// <code>
 /// MagnitudePruner.Prune(model, new PruningHparams { Fraction = 0.2 });   // registers fc1.weight_mask, …
@@ -24,7 +31,7 @@ namespace Shrink.Pruning;
 /// PruningMask.Enforce(trainer);
 /// trainer.Fit(model, train, test);
 /// var copy = new LeNet300100();
-/// PruningMask.LoadStateDict(copy, model.StateDict());                 // masks round-trip
+/// PruningMask.LoadStateDict(copy, model.state_dict());                  // masks round-trip
 /// </code>
 /// </summary>
 public static class PruningMask
@@ -36,102 +43,99 @@ public static class PruningMask
     public static string MaskName(string parameterName) => parameterName + Suffix;
 
     /// <summary>
-    /// Sets the mask of parameter <paramref name="parameterName"/> to <paramref name="mask"/> (copied; any non-zero value
-    /// counts as 1), registering the buffer on first use, and zeroes the pruned weights.
+    /// Sets the mask of parameter <paramref name="parameterName"/> to <paramref name="mask"/> (copied, from any device; any
+    /// non-zero value counts as 1), registering the buffer on first use, and zeroes the pruned weights.
     /// </summary>
     /// <exception cref="ArgumentException">No such parameter, or the mask's shape differs from the parameter's.</exception>
-    public static Tensor Set(Module model, string parameterName, Tensor mask)
+    public static Tensor Set(nn.Module model, string parameterName, Tensor mask)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(mask);
-        var p = model.GetParameter(parameterName);
-        if (!p.Shape.SequenceEqual(mask.Shape))
-            throw new ArgumentException($"PruningMask.Set: the mask for '{parameterName}' has shape ({string.Join(", ", mask.Shape)}), the parameter ({string.Join(", ", p.Shape)}).");
-        var buffer = GetOrCreate(model, parameterName);
-        using (Tensor.NoGrad())
-        {
-            var src = mask.Contiguous().AsSpan();
-            var dst = buffer.AsSpan();
-            for (int i = 0; i < dst.Length; i++) dst[i] = src[i] != 0f ? 1f : 0f;
-        }
+        var p = ModuleTree.Parameter(model, parameterName);
+        if (!p.shape.SequenceEqual(mask.shape))
+            throw new ArgumentException($"PruningMask.Set: the mask for '{parameterName}' has shape ({string.Join(", ", mask.shape)}), the parameter ({string.Join(", ", p.shape)}).");
+        var buffer = GetOrCreate(model, parameterName, p);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            buffer.copy_(mask.detach().ne(0).to(buffer.dtype));   // (…) 0/1
         ApplyTo(p, buffer);
         return buffer;
     }
 
     /// <summary>Sets every mask in <paramref name="masks"/> (parameter name → mask), see <see cref="Set"/>.</summary>
-    public static void SetAll(Module model, IReadOnlyDictionary<string, Tensor> masks)
+    public static void SetAll(nn.Module model, IReadOnlyDictionary<string, Tensor> masks)
     {
         ArgumentNullException.ThrowIfNull(masks);
         foreach (var (name, mask) in masks) Set(model, name, mask);
     }
 
-    /// <summary>The mask buffer of <paramref name="parameterName"/>, or null when the parameter has none.</summary>
-    public static Tensor? Get(Module model, string parameterName)
+    /// <summary>The mask buffer of <paramref name="parameterName"/> (on the parameter's device), or null when the parameter has none.</summary>
+    public static Tensor? Get(nn.Module model, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var (owner, local) = Owner(model, parameterName);
-        return owner.HasBuffer(local + Suffix) ? owner.GetBuffer(local + Suffix) : null;
+        var (owner, local) = ModuleTree.Owner(model, parameterName);
+        var p = ModuleTree.Parameter(model, parameterName);
+        return ModuleTree.OwnBuffer(owner, local + Suffix) is { } mask ? OnDeviceOf(owner, local, p, mask) : null;
     }
 
-    /// <summary>Every masked parameter of <paramref name="model"/>, in <see cref="Module.NamedParameters"/> order.</summary>
-    public static IReadOnlyList<MaskedParameter> All(Module model)
+    /// <summary>Every masked parameter of <paramref name="model"/>, in module order (the module itself first).</summary>
+    public static IReadOnlyList<MaskedParameter> All(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var result = new List<MaskedParameter>();
-        foreach (var (prefix, m) in model.NamedModules())
-            foreach (var (local, p) in m.NamedParameters(recurse: false))
-                if (m.HasBuffer(local + Suffix))
-                    result.Add(new MaskedParameter(prefix.Length == 0 ? local : prefix + "." + local, p, m.GetBuffer(local + Suffix)));
+        foreach (var (prefix, m) in ModuleTree.SelfAndDescendants(model))
+        {
+            var buffers = m.named_buffers(recurse: false).ToDictionary(b => b.name, b => b.buffer);
+            if (buffers.Count == 0) continue;
+            foreach (var (local, p) in m.named_parameters(recurse: false))
+                if (buffers.TryGetValue(local + Suffix, out var mask))
+                    result.Add(new MaskedParameter(prefix.Length == 0 ? local : prefix + "." + local, p, OnDeviceOf(m, local, p, mask)));
+        }
         return result;
     }
 
-    /// <summary>Copies of every mask, keyed by parameter name (a snapshot, e.g. to compare the masks of two IMP levels).</summary>
-    public static Dictionary<string, Tensor> Snapshot(Module model)
+    /// <summary>Copies of every mask, keyed by parameter name (a snapshot outside any dispose scope, e.g. to compare the masks of two IMP levels).</summary>
+    public static Dictionary<string, Tensor> Snapshot(nn.Module model)
     {
         var result = new Dictionary<string, Tensor>();
-        using var _ = TensorScope.Suspend();
-        foreach (var mp in All(model))
-        {
-            var c = Tensor.Empty([.. mp.Mask.Shape]);
-            c.CopyFrom(mp.Mask);
-            result[mp.Name] = c;
-        }
+        using var _ = no_grad();
+        foreach (var mp in All(model)) result[mp.Name] = mp.Mask.clone().DetachFromDisposeScope();
         return result;
     }
 
     /// <summary>Removes every mask buffer; the weights keep their zeros (PyTorch <c>prune.remove</c>: the pruning becomes permanent but is no longer enforced).</summary>
-    public static void RemoveAll(Module model)
+    public static void RemoveAll(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         foreach (var mp in All(model))
         {
-            var (owner, local) = Owner(model, mp.Name);
-            owner.RemoveBuffer(local + Suffix);
+            var (owner, local) = ModuleTree.Owner(model, mp.Name);
+            ModuleTree.ReplaceBuffer(owner, local + Suffix, null);
         }
     }
 
     /// <summary>θ ← m ⊙ θ for every masked parameter (the forward pass then computes f(x; m ⊙ θ)).</summary>
-    public static void ApplyToWeights(Module model)
+    public static void ApplyToWeights(nn.Module model)
     {
         foreach (var mp in All(model)) ApplyTo(mp.Parameter, mp.Mask);
     }
 
     /// <summary>g ← m ⊙ g for every masked parameter that has a gradient: ∂L(m ⊙ θ)/∂θ = m ⊙ ∂L/∂(m ⊙ θ).</summary>
-    public static void ApplyToGradients(Module model)
+    public static void ApplyToGradients(nn.Module model)
     {
         foreach (var mp in All(model))
-            if (mp.Parameter.Grad is { } g) ApplyTo(g, mp.Mask);
+            if (mp.Parameter.grad is { } g && !g.IsInvalid) ApplyTo(g, mp.Mask);
     }
 
     /// <summary>
     /// Makes <paramref name="trainer"/> keep the masks of whatever model it trains: gradients are masked after each
-    /// backward pass (<see cref="Trainer.AfterBackward"/>) and the weights before the first step and after every
-    /// optimiser step (<see cref="Trainer.AfterStep"/>). Returns the trainer.
+    /// backward pass (<see cref="Trainer.AfterBackward"/>) and the weights after every optimiser step
+    /// (<see cref="Trainer.AfterStep"/>). Returns the trainer.
     /// </summary>
     public static Trainer Enforce(Trainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
-        trainer.AfterBackward += ApplyToGradients;
+        trainer.AfterBackward += m => ApplyToGradients(m);
         trainer.AfterStep += (m, _) => ApplyToWeights(m);
         return trainer;
     }
@@ -139,55 +143,47 @@ public static class PruningMask
     /// <summary>
     /// Loads a state dict that may hold masks into <paramref name="model"/>: for every key <c>{parameter}_mask</c> whose
     /// parameter exists and has no mask yet, the mask buffer is registered first, then
-    /// <see cref="Module.LoadStateDict"/> copies everything (strictly by default) and the masks are applied to the weights.
+    /// <see cref="ModuleExtensions.LoadStateDictChecked"/> copies everything (strictly by default) and the masks are
+    /// applied to the weights.
     /// </summary>
-    public static (IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys) LoadStateDict(Module model, IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    public static (IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys) LoadStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state);
-        var parameters = model.NamedParameters().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         foreach (var key in state.Keys)
         {
             if (!key.EndsWith(Suffix, StringComparison.Ordinal)) continue;
             var name = key[..^Suffix.Length];
-            if (parameters.Contains(name)) GetOrCreate(model, name);
+            if (parameters.TryGetValue(name, out var p)) GetOrCreate(model, name, p);
         }
-        var result = model.LoadStateDict(state, strict);
+        var result = model.LoadStateDictChecked(state, strict);
         ApplyToWeights(model);
         return result;
     }
 
-    private static Tensor GetOrCreate(Module model, string parameterName)
+    private static Tensor GetOrCreate(nn.Module model, string parameterName, Parameter p)
     {
-        var (owner, local) = Owner(model, parameterName);
-        if (owner.HasBuffer(local + Suffix)) return owner.GetBuffer(local + Suffix);
-        var p = owner.GetParameter(local);
-        using var _ = TensorScope.Suspend();
-        return owner.RegisterBuffer(local + Suffix, Tensor.Ones([.. p.Shape]));
+        var (owner, local) = ModuleTree.Owner(model, parameterName);
+        if (ModuleTree.OwnBuffer(owner, local + Suffix) is { } existing) return OnDeviceOf(owner, local, p, existing);
+        var mask = ones(p.shape, ScalarType.Float32, p.device).DetachFromDisposeScope();   // (…) all kept
+        owner.register_buffer(local + Suffix, mask, persistent: true);
+        return mask;
     }
 
-    private static (Module Owner, string Local) Owner(Module model, string parameterName)
+    /// <summary>The mask, moved to its parameter's device (and re-registered under its name) when a <c>.to(device)</c> left it behind.</summary>
+    private static Tensor OnDeviceOf(nn.Module owner, string local, Parameter p, Tensor mask)
     {
-        ArgumentNullException.ThrowIfNull(parameterName);
-        int dot = parameterName.LastIndexOf('.');
-        var owner = dot < 0 ? model : model.GetSubmodule(parameterName[..dot]);
-        return (owner, dot < 0 ? parameterName : parameterName[(dot + 1)..]);
+        if (mask.device_type == p.device_type && mask.device_index == p.device_index) return mask;
+        var moved = mask.to(p.device).DetachFromDisposeScope();
+        ModuleTree.ReplaceBuffer(owner, local + Suffix, moved);
+        return moved;
     }
 
     private static void ApplyTo(Tensor target, Tensor mask)
     {
-        using var _ = Tensor.NoGrad();
-        var m = mask.AsSpan();
-        if (target.IsContiguous)
-        {
-            var t = target.AsSpan();
-            for (int i = 0; i < t.Length; i++) if (m[i] == 0f) t[i] = 0f;
-        }
-        else
-        {
-            var values = target.ToArray();
-            for (int i = 0; i < values.Length; i++) if (m[i] == 0f) values[i] = 0f;
-            target.CopyFrom(Tensor.FromArray(values, [.. target.Shape]));
-        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        target.masked_fill_(mask.eq(0), 0);
     }
 }

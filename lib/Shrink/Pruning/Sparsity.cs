@@ -1,5 +1,4 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using static TorchSharp.torch;
 
 namespace Shrink.Pruning;
 
@@ -23,23 +22,24 @@ public sealed record Sparsity(IReadOnlyList<LayerSparsity> Layers)
     public long Remaining => Total - Zeros;
 
     /// <summary>Sparsity of the prunable weights of <paramref name="model"/> (see <see cref="Prunable"/>), minus <paramref name="ignore"/>.</summary>
-    public static Sparsity Measure(Module model, IEnumerable<string>? ignore = null) =>
+    public static Sparsity Measure(nn.Module model, IEnumerable<string>? ignore = null) =>
         new(Prunable.Parameters(model, ignore).Select(p => Count(p.Name, p.Weight)).ToList());
 
     /// <summary>Sparsity over every parameter of <paramref name="model"/> (biases, norms and tokens included).</summary>
-    public static Sparsity OfAllParameters(Module model)
+    public static Sparsity OfAllParameters(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new(model.NamedParameters().Select(p => Count(p.Name, p.Parameter)).ToList());
+        return new(model.named_parameters().Select(p => Count(p.name, p.parameter)).ToList());
     }
 
-    /// <summary>The zeros of one tensor.</summary>
+    /// <summary>The zeros of one tensor: #{i : w_i = 0} (on the tensor's device; −0 counts as 0).</summary>
     public static LayerSparsity Count(string name, Tensor weight)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        long zeros = 0;
-        foreach (var v in weight.Contiguous().AsSpan()) if (v == 0f) zeros++;
-        return new LayerSparsity(name, weight.Numel, zeros);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long zeros = weight.eq(0).sum().item<long>();
+        return new LayerSparsity(name, weight.numel(), zeros);
     }
 
     /// <summary>E.g. <c>sparsity 48.8% (136,512 of 266,200 weights are 0)</c>.</summary>

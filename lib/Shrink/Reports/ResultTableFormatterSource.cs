@@ -1,5 +1,5 @@
 using System.Collections;
-using Shrink.Tensors.Formatting;
+using Shrink.Formatting;
 
 namespace Shrink.Reports;
 

@@ -1,50 +1,49 @@
 using System.Diagnostics;
 using System.Globalization;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using System.Text.Json;
 using Shrink.Data;
 using Shrink.Experiments;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
-using Shrink.Tensors.Nn;
-using Shrink.Tensors.Optim;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Training;
 
 /// <summary>
-/// Trains an image classifier <c>Module&lt;Tensor, Tensor&gt;</c> ((B, C, H, W) images → (B, K) logits) with
-/// <see cref="TrainingHparams"/>, evaluates it, checkpoints it, resumes it and reuses finished runs.
+/// Trains an image classifier <c>nn.Module&lt;Tensor, Tensor&gt;</c> ((B, C, H, W) images → (B, K) logits) with
+/// <see cref="TrainingHparams"/> on TorchSharp, evaluates it, checkpoints it, resumes it and reuses finished runs.
 /// <code>
-/// var hp = new TrainingHparams { Steps = "10ep", Lr = 1e-3, LabelSmoothing = 0.1 };
+/// var hp = new TrainingHparams { Steps = "10ep", Lr = 1e-3, LabelSmoothing = 0.1, Device = "cuda" };
 /// var folder = RunFolder.For("runs", new TeacherRun { Training = hp });
-/// var result = new Trainer(hp).Fit(() => MakeModel(seed: 0), train, test, folder);
+/// var result = new Trainer(hp).Fit(() => ModelZoo.Create("vit_micro_patch4_28", seed: 0), train, test, folder);
 /// Console.WriteLine(result.TestAccuracy);
 /// </code>
 /// <para>
-/// Each step t = 0 … T−1 (T = <see cref="TrainingHparams.Steps"/>) reads batch t mod I of epoch ⌊t/I⌋ from a
-/// <see cref="DataLoader"/> seeded with <see cref="TrainingHparams.Seed"/> (shuffled, drop-last, augmented, normalised),
-/// and inside one <see cref="TensorScope"/>: sets lr(t) from the schedule (cosine with warm-up by default), zeroes the
-/// gradients, computes <c>loss = Loss(model(x), batch)</c> (default: cross-entropy with label smoothing), checks it is
-/// finite, back-propagates, optionally clips the global gradient norm, and steps the optimiser. Before each step
-/// <see cref="Generator.Default"/> is reseeded from (seed, t), so stochastic layers that draw from it (dropout,
-/// drop-path built without a generator of their own) are reproducible and resume exactly; a layer holding its own
-/// <see cref="Generator"/> is not part of the checkpoint and does not. Model initialisation is the caller's (seed the
-/// generator you build the model with); a resumed run takes the parameters from the checkpoint anyway.
+/// The loop is short (open_lth's <c>train.py</c>). The model moves to <see cref="Device"/>; each step t = 0 … T−1
+/// (T = <see cref="TrainingHparams.Steps"/>) reads batch t mod I of epoch ⌊t/I⌋ from a <see cref="DataLoader"/> seeded
+/// with <see cref="TrainingHparams.Seed"/> (shuffled, drop-last, augmented, normalised, on the device), reseeds torch's
+/// default generator with <c>Seed.ManualSeed(seed, "STEP", t)</c> (so dropout and drop-path draw the same bits when
+/// resumed), and inside one <c>torch.NewDisposeScope()</c>: writes lr(t) (<see cref="LearningRateSchedule"/>) into the
+/// optimiser's parameter groups, zeroes the gradients, computes <c>loss = Loss(model(x), batch)</c> (default:
+/// cross-entropy with label smoothing), checks it is finite, back-propagates, runs <see cref="AfterBackward"/>,
+/// optionally clips the global gradient norm (<c>clip_grad_norm_</c>), and steps TorchSharp's AdamW or SGD.
+/// Everything else is a callback run after the step, in this order: masks (<see cref="AfterStep"/>), evaluation, the
+/// log, the checkpoint, progress.
 /// </para>
 /// <para>
 /// Every <see cref="TrainingHparams.EvalEvery"/> steps and after the last one the model is evaluated on the test set
 /// (evaluation mode, no grad) and one line is appended to <c>log.jsonl</c> (<see cref="TrainingMetrics"/>). Every
 /// <see cref="TrainingHparams.CheckpointEvery"/> steps and at the end, <c>checkpoint.safetensors</c> (model, optimiser
-/// and trainer state) is replaced atomically. At the end <c>model.safetensors</c> (the state dict alone, timm names)
-/// and then <c>result.json</c> are written; <c>result.json</c> marks the run as finished.
+/// state, trainer state with data position and RNG seed) is replaced atomically. At the end <c>model.safetensors</c>
+/// (the state dict alone, timm names) and then <c>result.json</c> are written; <c>result.json</c> marks the run finished.
 /// </para>
 /// <para>
 /// Run folder behaviour (idempotent stages, as open_lth's runner): a folder with <c>result.json</c> is a finished run —
 /// the model is loaded from <c>model.safetensors</c> and returned without training (<see cref="TrainingResult.Reused"/>);
 /// a folder with a checkpoint resumes from it, and the final model is bit-identical to an uninterrupted run with the
-/// same hyperparameters; files written for other hyperparameters, data or models are refused with a
-/// <see cref="RunFileException"/> naming the file. A non-finite loss (or gradient norm) stops training with a
-/// <see cref="TrainingDivergedException"/> before anything is written, so the last good checkpoint stays intact.
+/// same hyperparameters on the same machine, even after a <c>kill -9</c>; files written for other hyperparameters, data
+/// or models are refused with a <see cref="RunFileException"/> naming the file. A non-finite loss (or gradient norm)
+/// stops training with a <see cref="TrainingDivergedException"/> naming the step before anything is written, so the
+/// last good checkpoint stays intact.
 /// </para>
 /// </summary>
 public sealed class Trainer
@@ -61,40 +60,48 @@ public sealed class Trainer
     /// <summary>File name of the JSON-lines evaluation log in a run folder.</summary>
     public const string LogFileName = "log.jsonl";
 
+    /// <summary>Names the stream of per-step seeds of torch's default generator ("STEP").</summary>
+    private const ulong StepStream = 0x53544550;
+
     /// <summary>Creates a trainer for <paramref name="hparams"/>.</summary>
-    /// <exception cref="ArgumentException">A hyperparameter is invalid (the message names it).</exception>
+    /// <exception cref="ArgumentException">A hyperparameter is invalid, or the device is not available (the message names it).</exception>
     public Trainer(TrainingHparams hparams)
     {
         ArgumentNullException.ThrowIfNull(hparams);
         hparams.Validate();
         Hparams = hparams;
+        Device = Devices.Parse(hparams.Device);
     }
 
     /// <summary>The hyperparameters.</summary>
     public TrainingHparams Hparams { get; }
 
+    /// <summary>The device of the run (<see cref="TrainingHparams.Device"/>): the model, the optimiser state and every batch live on it.</summary>
+    public Device Device { get; }
+
     /// <summary>
-    /// The training loss as a function of the logits (B, K) and the batch (labels, dataset indices); it must return a
-    /// one-element tensor. Null (default) uses <see cref="DefaultLoss"/>. Distillation plugs in here, e.g.
-    /// <c>(1 − α)·trainer.DefaultLoss(s, b) + α·τ²·KL(…)</c>.
+    /// The training loss as a function of the logits (B, K) and the batch (labels, targets, dataset indices); it must
+    /// return a one-element tensor. Null (default) uses <see cref="DefaultLoss"/>. Distillation plugs in here, e.g.
+    /// <c>(1 − α)·trainer.DefaultLoss(s, b) + α·τ²·KL(…)</c>. It runs inside the step's dispose scope.
     /// </summary>
     public Func<Tensor, Batch, Tensor>? Loss { get; set; }
 
     /// <summary>
     /// Called after every backward pass, before gradient clipping and the optimiser step, with the model whose
     /// parameters now hold their gradients. Pruning masks the gradients here (g ← g ⊙ m, see
-    /// <see cref="Pruning.PruningMask.Enforce"/>), so clipping sees only the surviving coordinates. Delegates combine with <c>+=</c>.
+    /// <see cref="Pruning.PruningMask.Enforce"/>), so clipping sees only the surviving coordinates. Runs inside the
+    /// step's dispose scope. Delegates combine with <c>+=</c>.
     /// </summary>
-    public Action<Module<Tensor, Tensor>>? AfterBackward { get; set; }
+    public Action<nn.Module<Tensor, Tensor>>? AfterBackward { get; set; }
 
     /// <summary>
     /// Called once before the first training step of this call (after a checkpoint, if any, was loaded) with t = the
     /// step training starts from, and after every optimiser step with t = the number of steps done (1 … T). A constraint
     /// on the parameters is re-imposed here: pruning re-applies its masks (w ← w ⊙ m), so neither momentum, Adam's
     /// moments nor weight decay can revive a pruned weight. Iterative pruning also snapshots the rewind point here.
-    /// Runs outside the step's <see cref="TensorScope"/>; delegates combine with <c>+=</c>.
+    /// Runs outside the step's dispose scope (tensors it keeps are its own); delegates combine with <c>+=</c>.
     /// </summary>
-    public Action<Module<Tensor, Tensor>, int>? AfterStep { get; set; }
+    public Action<nn.Module<Tensor, Tensor>, int>? AfterStep { get; set; }
 
     /// <summary>
     /// The step a fresh run starts from (default 0): the model's current weights are taken as the state after
@@ -119,8 +126,8 @@ public sealed class Trainer
     /// <summary>True when <paramref name="runFolder"/> holds a finished run (<c>result.json</c>).</summary>
     public static bool IsFinished(string runFolder) => File.Exists(Path.Combine(runFolder, ResultFileName));
 
-    /// <summary>Builds the model with <paramref name="modelFactory"/> and trains it; see <see cref="Fit(Module{Tensor, Tensor}, ImageDataset, ImageDataset?, string?, CancellationToken)"/>.</summary>
-    public TrainingResult Fit(Func<Module<Tensor, Tensor>> modelFactory, ImageDataset train, ImageDataset? test = null,
+    /// <summary>Builds the model with <paramref name="modelFactory"/> and trains it; see <see cref="Fit(nn.Module{Tensor, Tensor}, ImageDataset, ImageDataset?, string?, CancellationToken)"/>.</summary>
+    public TrainingResult Fit(Func<nn.Module<Tensor, Tensor>> modelFactory, ImageDataset train, ImageDataset? test = null,
         string? runFolder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelFactory);
@@ -129,37 +136,78 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Trains <paramref name="model"/> in place on <paramref name="train"/>, evaluating on <paramref name="test"/> (optional),
-    /// with checkpoints, resume and reuse in <paramref name="runFolder"/> (optional; a <see cref="RunFolder"/> converts to
-    /// its path). Returns the model in evaluation mode with its history. When the folder holds a finished run the model's
-    /// parameters are loaded from it instead (nothing is trained); when it holds a checkpoint they are overwritten by it.
+    /// Moves <paramref name="model"/> to <see cref="Device"/> and trains it in place on <paramref name="train"/>,
+    /// evaluating on <paramref name="test"/> (optional), with checkpoints, resume and reuse in <paramref name="runFolder"/>
+    /// (optional; a <see cref="RunFolder"/> converts to its path). Returns the model in evaluation mode with its history.
+    /// When the folder holds a finished run the model's parameters are loaded from it instead (nothing is trained); when
+    /// it holds a checkpoint they are overwritten by it.
     /// </summary>
     /// <exception cref="TrainingDivergedException">The loss (or a checked gradient) became NaN or ±∞.</exception>
     /// <exception cref="RunFileException">A file in the run folder is corrupt or belongs to another configuration.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; a checkpoint of the last completed step was written first, so the next call resumes there.</exception>
-    public TrainingResult Fit(Module<Tensor, Tensor> model, ImageDataset train, ImageDataset? test = null,
+    public TrainingResult Fit(nn.Module<Tensor, Tensor> model, ImageDataset train, ImageDataset? test = null,
         string? runFolder = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         if (EvalBatchSize < 1) throw new ArgumentException($"Trainer: EvalBatchSize must be ≥ 1, got {EvalBatchSize}.");
-        var hp = Hparams;
         if (StartStep < 0) throw new ArgumentException($"Trainer: StartStep must be ≥ 0, got {StartStep}.");
-        string canonical = RunName.Canonical(hp) + (StartStep > 0 ? $" from step {StartStep}" : "");
+        string canonical = RunName.Canonical(Hparams) + (StartStep > 0 ? $" from step {StartStep}" : "");
         string? folder = runFolder is null ? null : Path.GetFullPath(runFolder);
+        model.to(Device);
         if (folder is not null)
         {
             Directory.CreateDirectory(folder);
             var hparamsFile = Path.Combine(folder, RunFolder.HparamsFileName);
-            if (!File.Exists(hparamsFile)) HparamsFile.Save(hparamsFile, hp);
-            if (File.Exists(Path.Combine(folder, ResultFileName))) return Reuse(model, folder, canonical);
+            if (!File.Exists(hparamsFile)) HparamsFile.Save(hparamsFile, Hparams);
+            if (File.Exists(Path.Combine(folder, ResultFileName))) return FinishedRun.Load(this, model, folder, canonical);
         }
 
+        var ctx = Prepare(model, train, test, folder, canonical);
+        TrainingCallback[] callbacks = [new MaskCallback(), new EvaluationCallback(), new LogCallback(), new CheckpointCallback(), new ProgressCallback()];
+        CheckpointCallback.Restore(ctx);
+        ctx.SessionStart = ctx.Step;
+        ctx.BaseSeconds = ctx.State.Seconds;
+        ctx.Session.Start();
+        model.train();
+        foreach (var c in callbacks) c.OnStart(ctx);
+
+        while (ctx.Step < ctx.Total)
+        {
+            int t = ctx.Step, epoch = t / ctx.PerEpoch, first = t % ctx.PerEpoch, count = Math.Min(ctx.PerEpoch - first, ctx.Total - t);
+            foreach (var batch in Batches(ctx.Loader, epoch, first, count))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    foreach (var c in callbacks) c.OnCancel(ctx);
+                    throw new OperationCanceledException(Invariant($"Training cancelled after {ctx.Step} of {ctx.Total} steps")
+                        + (ctx.Folder is null ? "." : $"; the checkpoint in {ctx.Folder} resumes there."), cancellationToken);
+                }
+                try { TrainStep(ctx, batch, callbacks); }
+                finally { batch.Dispose(); }
+                foreach (var c in callbacks) c.OnStepEnd(ctx);
+            }
+        }
+
+        model.eval();
+        ctx.State.Seconds = ctx.Seconds;
+        foreach (var c in callbacks) c.OnEnd(ctx);
+        return new TrainingResult
+        {
+            Model = model, History = ctx.State.History.ToArray(), RunFolder = folder, Reused = false, ResumedFromStep = ctx.SessionStart,
+            StepsTrained = ctx.Total - ctx.SessionStart, TotalSteps = ctx.Total, Normalization = ctx.Normalization, Seconds = ctx.State.Seconds,
+        };
+    }
+
+    /// <summary>The loader, step counts, optimiser, schedule and fresh state of a run.</summary>
+    private TrainingContext Prepare(nn.Module<Tensor, Tensor> model, ImageDataset train, ImageDataset? test, string? folder, string canonical)
+    {
+        var hp = Hparams;
         var normalization = ResolveNormalization(train);
         if (test is not null && (test.Channels, test.Height, test.Width) != (train.Channels, train.Height, train.Width))
             throw new ArgumentException($"Trainer: test images are {test.Channels}×{test.Height}×{test.Width} but training images are {train.Channels}×{train.Height}×{train.Width}.");
         var loader = new DataLoader(train, hp.BatchSize, shuffle: true, seed: unchecked((ulong)hp.Seed), dropLast: true,
-            normalization: normalization, augmentation: new Augmentation(hp.CropPadding, hp.HorizontalFlip), prefetch: Prefetch);
+            normalization: normalization, augmentation: new Augmentation(hp.CropPadding, hp.HorizontalFlip), prefetch: Prefetch, device: Device);
         int perEpoch = loader.Count;
         if (perEpoch == 0)
             throw new ArgumentException($"Trainer: the training set '{train.Name}' has {train.Count} images, fewer than one batch of {hp.BatchSize}.");
@@ -167,183 +215,76 @@ public sealed class Trainer
         int warmup = hp.Warmup.ToIterations(perEpoch);
         if (warmup > total)
             throw new ArgumentException($"TrainingHparams: Warmup {hp.Warmup} ({warmup} steps) is longer than Steps {hp.Steps} ({total} steps).");
-        int evalEvery = hp.EvalEvery.ToIterations(perEpoch), checkpointEvery = hp.CheckpointEvery.ToIterations(perEpoch);
-
-        var named = model.NamedParameters().ToArray();
-        var parameters = named.Select(p => p.Parameter).ToArray();
-        var optimizer = CreateOptimizer(named, hp);
-        var schedule = new CosineWithWarmup(hp.Lr, warmup, total, minLr: hp.Schedule == "cosine" ? hp.MinLr : hp.Lr);
         if (StartStep >= total)
             throw new ArgumentException($"Trainer: StartStep {StartStep} is not before the last step of the run ({hp.Steps} = {total} steps).");
-        var state = new TrainerState { Hparams = canonical, IterationsPerEpoch = perEpoch, TotalSteps = total, TrainCount = train.Count, Step = StartStep };
-        string? checkpointPath = folder is null ? null : Path.Combine(folder, CheckpointFileName);
-        string? logPath = folder is null ? null : Path.Combine(folder, LogFileName);
-        int? checkpointStep = null;
-        if (checkpointPath is not null && File.Exists(checkpointPath))
+        return new TrainingContext
         {
-            state = TrainerCheckpoint.Load(checkpointPath, model, optimizer, state);
-            checkpointStep = state.Step;
-        }
-        if (logPath is not null)   // the log holds exactly the evaluations the state knows (drops lines written after the checkpoint)
-            AtomicFile.WriteAllText(logPath, string.Concat(state.History.Select(m => JsonSerializer.Serialize(m, TrainerJson.Compact) + "\n")));
-
-        int startStep = state.Step;
-        double baseSeconds = state.Seconds;
-        var session = Stopwatch.StartNew();
-        double stepSeconds = 0;
-        long sessionImages = 0;
-        double lastLoss = double.NaN;
-        var testLoader = test is null ? null : new DataLoader(test, EvalBatchSize, normalization: normalization, prefetch: Prefetch);
-
-        Report(new TrainingProgress
-        {
-            Event = checkpointStep is null ? TrainingEvent.Started : TrainingEvent.Resumed,
-            Step = startStep, TotalSteps = total, IterationsPerEpoch = perEpoch, RunFolder = folder, Lr = state.LastLr,
-            Message = checkpointStep is null
-                ? (startStep > 0 ? Invariant($"Starting at step {startStep}: ") : "") + Invariant($"Training {total} steps ({hp.Steps}: {Plural((total + perEpoch - 1) / perEpoch, "epoch")} of {perEpoch} batches of {hp.BatchSize}) on {train.Count} images, {model.ParameterCount(trainableOnly: true):N0} trainable parameters, {hp.Describe()}") + (folder is null ? "" : $" → {folder}")
-                : Invariant($"Resuming {folder} from its checkpoint at step {startStep}/{total} (epoch {startStep / perEpoch + 1}, batch {startStep % perEpoch})"),
-        });
-
-        model.Train();
-        int t = state.Step;
-        AfterStep?.Invoke(model, t);
-        while (t < total)
-        {
-            int epoch = t / perEpoch, first = t % perEpoch, count = Math.Min(perEpoch - first, total - t);
-            foreach (var batch in Batches(loader, epoch, first, count))
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    if (checkpointPath is not null && checkpointStep != t)
-                    {
-                        state.Seconds = baseSeconds + session.Elapsed.TotalSeconds;
-                        TrainerCheckpoint.Save(checkpointPath, model, optimizer, state);
-                    }
-                    throw new OperationCanceledException(Invariant($"Training cancelled after {t} of {total} steps") + (checkpointPath is null ? "." : $"; the checkpoint in {folder} resumes there."), cancellationToken);
-                }
-                long t0 = Stopwatch.GetTimestamp();
-                var (loss, correct, lr) = TrainStep(model, optimizer, schedule, named, parameters, batch, t, perEpoch, checkpointPath, checkpointStep);
-                stepSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                sessionImages += batch.Size;
-                lastLoss = loss;
-                state.WindowLossSum += loss;
-                state.WindowSteps++;
-                state.WindowCorrect += correct;
-                state.WindowSamples += batch.Size;
-                state.LastLr = lr;
-                t++;
-                state.Step = t;
-                AfterStep?.Invoke(model, t);
-
-                if ((evalEvery > 0 && t % evalEvery == 0) || t == total)
-                {
-                    EvalResult? eval = testLoader is null ? null : Measure(model, testLoader);
-                    var metrics = new TrainingMetrics
-                    {
-                        Step = t,
-                        Epoch = (double)t / perEpoch,
-                        TrainLoss = state.WindowLossSum / state.WindowSteps,
-                        TrainAccuracy = (double)state.WindowCorrect / state.WindowSamples,
-                        TestLoss = eval?.Loss,
-                        TestAccuracy = eval?.Accuracy,
-                        Lr = lr,
-                        Seconds = baseSeconds + session.Elapsed.TotalSeconds,
-                    };
-                    state.History.Add(metrics);
-                    state.WindowLossSum = 0; state.WindowSteps = 0; state.WindowCorrect = 0; state.WindowSamples = 0;
-                    if (logPath is not null) File.AppendAllText(logPath, JsonSerializer.Serialize(metrics, TrainerJson.Compact) + "\n");
-                    Report(new TrainingProgress
-                    {
-                        Event = TrainingEvent.Evaluated, Step = t, TotalSteps = total, IterationsPerEpoch = perEpoch, Loss = loss,
-                        Lr = lr, Elapsed = session.Elapsed, Metrics = metrics, RunFolder = folder,
-                        Message = Describe(metrics, t, total, perEpoch),
-                    });
-                }
-                if (checkpointPath is not null && ((checkpointEvery > 0 && t % checkpointEvery == 0) || t == total))
-                {
-                    state.Seconds = baseSeconds + session.Elapsed.TotalSeconds;
-                    TrainerCheckpoint.Save(checkpointPath, model, optimizer, state);
-                    checkpointStep = t;
-                    Report(new TrainingProgress { Event = TrainingEvent.Checkpointed, Step = t, TotalSteps = total, IterationsPerEpoch = perEpoch, Lr = lr, RunFolder = folder });
-                }
-                if (Progress is not null)
-                {
-                    int done = t - startStep;
-                    Report(new TrainingProgress
-                    {
-                        Event = TrainingEvent.Step, Step = t, TotalSteps = total, IterationsPerEpoch = perEpoch, Loss = loss,
-                        RunningLoss = state.WindowSteps > 0 ? state.WindowLossSum / state.WindowSteps : double.NaN,
-                        Lr = lr, ImagesPerSecond = stepSeconds > 0 ? sessionImages / stepSeconds : 0,
-                        Elapsed = session.Elapsed,
-                        Eta = done > 0 ? TimeSpan.FromSeconds(session.Elapsed.TotalSeconds / done * (total - t)) : null,
-                        RunFolder = folder,
-                    });
-                }
-            }
-        }
-
-        model.Eval();
-        state.Seconds = baseSeconds + session.Elapsed.TotalSeconds;
-        if (folder is not null)
-        {
-            SafeTensors.Save(Path.Combine(folder, ModelFileName), model.StateDict(),
-                new Dictionary<string, string> { ["format"] = "shrink-model-1", ["hparams"] = canonical });
-            var result = new RunResultFile
-            {
-                Hparams = canonical, TotalSteps = total, IterationsPerEpoch = perEpoch, Seconds = state.Seconds,
-                NormalizationMean = normalization?.Mean.ToArray(), NormalizationStd = normalization?.Std.ToArray(),
-                History = state.History,
-            };
-            AtomicFile.WriteAllText(Path.Combine(folder, ResultFileName), JsonSerializer.Serialize(result, TrainerJson.Indented) + "\n");
-        }
-        var final = state.History.Count > 0 ? state.History[^1] : null;
-        Report(new TrainingProgress
-        {
-            Event = TrainingEvent.Finished, Step = total, TotalSteps = total, IterationsPerEpoch = perEpoch, Loss = lastLoss,
-            Lr = state.LastLr, Elapsed = session.Elapsed, Metrics = final, RunFolder = folder,
-            Message = Invariant($"Finished {total} steps in {ConsoleProgress.FormatDuration(TimeSpan.FromSeconds(state.Seconds))}") + (final is null ? "" : ": " + Summary(final)) + (folder is null ? "" : $" — saved in {folder}"),
-        });
-        return new TrainingResult
-        {
-            Model = model, History = state.History.ToArray(), RunFolder = folder, Reused = false, ResumedFromStep = startStep,
-            StepsTrained = total - startStep, TotalSteps = total, Normalization = normalization, Seconds = state.Seconds,
+            Trainer = this, Hparams = hp, Model = model, Optimizer = TrainingOptimizer.Create(model, hp),
+            Schedule = new LearningRateSchedule(hp, warmup, total), Device = Device, Train = train, Test = test,
+            Normalization = normalization, Loader = loader, Canonical = canonical, Folder = folder,
+            PerEpoch = perEpoch, Total = total, EvalEvery = hp.EvalEvery.ToIterations(perEpoch), CheckpointEvery = hp.CheckpointEvery.ToIterations(perEpoch),
+            State = new TrainerState { Hparams = canonical, IterationsPerEpoch = perEpoch, TotalSteps = total, TrainCount = train.Count, Step = StartStep },
         };
     }
 
-    /// <summary>One optimisation step t; returns the loss, the number of correct arg-max predictions and the lr used.</summary>
-    private (double Loss, int Correct, double Lr) TrainStep(Module<Tensor, Tensor> model, Optimizer optimizer, LrSchedule schedule,
-        (string Name, Parameter Parameter)[] named, Parameter[] parameters, Batch batch, int t, int perEpoch, string? checkpointPath, int? checkpointStep)
+    /// <summary>One optimisation step t = <see cref="TrainingContext.Step"/>, in its own dispose scope; updates the state's step and window sums.</summary>
+    private void TrainStep(TrainingContext ctx, Batch batch, TrainingCallback[] callbacks)
     {
-        Tensor.ManualSeed(StepSeed(Hparams.Seed, t));
-        using var scope = TensorScope.Begin();
-        double lr = schedule.Apply(optimizer, t);
-        optimizer.ZeroGrad();
-        var logits = model.Forward(batch.Images);                          // (B, K)
-        var loss = (Loss ?? DefaultLoss)(logits, batch);
-        if (loss is null || loss.Numel != 1)
-            throw new InvalidOperationException($"Trainer: the loss must be a one-element tensor, got {(loss is null ? "null" : ShapeText(loss))}.");
-        float value = loss.Item();
-        TrainingDivergedException Diverged(string quantity, double v) =>
-            new(quantity, v, t, t / perEpoch, t % perEpoch, checkpointStep is null ? null : checkpointPath, checkpointStep);
-        if (!float.IsFinite(value)) throw Diverged("the loss", value);
-        int correct = CountCorrect(logits, batch.Labels);
-        loss.Backward();
-        AfterBackward?.Invoke(model);
-        if (CheckGradients)
-            foreach (var (name, p) in named)
-            {
-                if (p.Grad is not { Numel: > 0 } g) continue;
-                float m = TensorPrimitives.MaxMagnitude(g.IsContiguous ? g.AsSpan() : g.ToArray());
-                if (!float.IsFinite(m)) throw Diverged($"the gradient of {name}", m);
-            }
-        if (Hparams.GradClip > 0)
+        int t = ctx.Step;
+        long t0 = Stopwatch.GetTimestamp();
+        var optimizer = ctx.Optimizer.Optimizer;
+        Seed.ManualSeed(unchecked((ulong)Hparams.Seed), StepStream, (ulong)t);
+        float value;
+        long correct;
+        double lr;
+        using (NewDisposeScope())
         {
-            double norm = GradClip.ClipGradNorm(parameters, Hparams.GradClip);
-            if (!double.IsFinite(norm)) throw Diverged("the gradient norm", norm);
+            lr = ctx.Schedule.Apply(optimizer, t);
+            optimizer.zero_grad();
+            var logits = ctx.Model.forward(batch.Images);                             // (B, K)
+            ClassifierEvaluation.CheckLogits(logits, batch, "training");
+            var loss = (Loss ?? DefaultLoss)(logits, batch);                          // ()
+            if (loss is null || loss.numel() != 1)
+                throw new InvalidOperationException($"Trainer: the loss must be a one-element tensor, got {(loss is null ? "null" : "(" + string.Join(", ", loss.shape) + ")")}.");
+            value = loss.item<float>();
+            if (!float.IsFinite(value)) throw Diverged(ctx, "the loss", value);
+            correct = ClassifierEvaluation.CountCorrect(logits, batch);
+            loss.backward();
+            foreach (var c in callbacks) c.OnAfterBackward(ctx);
+            if (CheckGradients)
+                foreach (var (name, p) in ctx.Model.named_parameters())
+                {
+                    if (p.grad is not { } g || g.numel() == 0) continue;
+                    float m = g.abs().max().item<float>();
+                    if (!float.IsFinite(m)) throw Diverged(ctx, $"the gradient of {name}", m);
+                }
+            if (Hparams.GradClip > 0)
+            {
+                double norm = nn.utils.clip_grad_norm_(ctx.Optimizer.Parameters, Hparams.GradClip);
+                if (!double.IsFinite(norm)) throw Diverged(ctx, "the gradient norm", norm);
+            }
+            optimizer.step();
         }
-        optimizer.Step();
-        return (value, correct, lr);
+        ctx.StepSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        ctx.SessionImages += batch.Size;
+        ctx.LastLoss = value;
+        var state = ctx.State;
+        state.WindowLossSum += value;
+        state.WindowSteps++;
+        state.WindowCorrect += correct;
+        state.WindowSamples += batch.Size;
+        state.LastLr = lr;
+        state.Step = t + 1;
     }
+
+    private static TrainingDivergedException Diverged(TrainingContext ctx, string quantity, double value)
+    {
+        int t = ctx.Step;
+        return new(quantity, value, t, t / ctx.PerEpoch, t % ctx.PerEpoch, ctx.CheckpointStep is null ? null : ctx.CheckpointPath, ctx.CheckpointStep);
+    }
+
+    /// <summary>The seed torch's default generator gets before step <paramref name="step"/>: <c>Seed.Mix(seed, "STEP", step)</c>.</summary>
+    internal ulong StepSeed(int step) => Seed.Mix(unchecked((ulong)Hparams.Seed), StepStream, (ulong)step);
 
     /// <summary>
     /// The default training loss: mean cross-entropy with label smoothing ε = <see cref="TrainingHparams.LabelSmoothing"/>,
@@ -354,64 +295,20 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(batch);
-        return Functional.CrossEntropy(logits, batch.Labels, (float)Hparams.LabelSmoothing);
+        return nn.functional.cross_entropy(logits, batch.Targets, label_smoothing: Hparams.LabelSmoothing);   // ()
     }
 
     /// <summary>
     /// Mean cross-entropy and top-1 accuracy of <paramref name="model"/> on <paramref name="data"/> (no augmentation,
-    /// <paramref name="normalization"/> applied), in evaluation mode under no-grad; the model's mode is restored after.
+    /// <paramref name="normalization"/> applied, batches on the model's device), in evaluation mode under no_grad; the
+    /// model's mode is restored after.
     /// </summary>
-    public static EvalResult Evaluate(Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
+    public static EvalResult Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalization? normalization, int batchSize = 500)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        return Measure(model, new DataLoader(data, batchSize, normalization: normalization));
-    }
-
-    private static EvalResult Measure(Module<Tensor, Tensor> model, DataLoader loader)
-    {
-        bool wasTraining = model.Training;
-        model.Eval();
-        double lossSum = 0;
-        long correct = 0;
-        int n = 0;
-        try
-        {
-            using var noGrad = Tensor.NoGrad();
-            foreach (var batch in loader.Enumerate(0))
-            {
-                using var scope = TensorScope.Begin();
-                var logits = model.Forward(batch.Images);                  // (B, K)
-                var logp = logits.LogSoftmax(-1).Contiguous().AsSpan();    // (B, K)
-                int k = logits.Size(-1);
-                for (int i = 0; i < batch.Size; i++)
-                {
-                    int y = batch.Labels[i];
-                    if ((uint)y >= (uint)k)
-                        throw new ArgumentException($"Trainer: label {y} of test sample {batch.Indices[i]} is outside the model's {k} classes.");
-                    lossSum -= logp[i * k + y];
-                }
-                correct += CountCorrect(logits, batch.Labels);
-                n += batch.Size;
-            }
-        }
-        finally { model.Train(wasTraining); }
-        return new EvalResult(n == 0 ? double.NaN : lossSum / n, n == 0 ? double.NaN : (double)correct / n, n);
-    }
-
-    /// <summary>Number of rows of (B, K) logits whose first maximum is at the label.</summary>
-    private static int CountCorrect(Tensor logits, int[] labels)
-    {
-        if (logits.Rank != 2 || logits.Size(0) != labels.Length)
-            throw new ArgumentException($"Trainer: the model must return logits (B, K) with B = {labels.Length}, got {ShapeText(logits)}.");
-        int k = logits.Size(1), correct = 0;
-        using (Tensor.NoGrad())
-        {
-            var z = logits.Contiguous().AsSpan();
-            for (int i = 0; i < labels.Length; i++)
-                if (TensorPrimitives.IndexOfMax(z.Slice(i * k, k)) == labels[i]) correct++;
-        }
-        return correct;
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        return ClassifierEvaluation.Measure(model, new DataLoader(data, batchSize, normalization: normalization, device: device));
     }
 
     /// <summary>The normalisation <see cref="TrainingHparams.Normalization"/> selects for <paramref name="train"/> (null = v/255).</summary>
@@ -432,86 +329,12 @@ public sealed class Trainer
         return n;
     }
 
-    /// <summary>AdamW or SGD over two groups: parameters with ≥ 2 dimensions get weight decay, the others (biases, norms) none when <see cref="TrainingHparams.NoDecayOn1D"/>.</summary>
-    private static Optimizer CreateOptimizer((string Name, Parameter Parameter)[] named, TrainingHparams hp)
-    {
-        if (named.Length == 0) throw new ArgumentException("Trainer: the model has no parameters.");
-        var decay = named.Where(p => !hp.NoDecayOn1D || p.Parameter.Rank > 1).Select(p => p.Parameter).ToArray();
-        var noDecay = named.Where(p => hp.NoDecayOn1D && p.Parameter.Rank <= 1).Select(p => p.Parameter).ToArray();
-        var groups = new List<ParamGroup>();
-        if (decay.Length > 0) groups.Add(new ParamGroup(decay));
-        if (noDecay.Length > 0) groups.Add(new ParamGroup(noDecay, weightDecay: 0));
-        return hp.Optimizer == "sgd"
-            ? new Sgd(groups, hp.Lr, momentum: hp.Momentum, weightDecay: hp.WeightDecay, nesterov: hp.Nesterov)
-            : new AdamW(groups, hp.Lr, beta1: hp.Beta1, beta2: hp.Beta2, eps: hp.Eps, weightDecay: hp.WeightDecay);
-    }
-
     /// <summary>Batches <paramref name="first"/> … first+count−1 of <paramref name="epoch"/>: prefetched from the start of an epoch, fetched one by one (<see cref="DataLoader.GetBatch"/>) when resuming mid-epoch.</summary>
     private static IEnumerable<Batch> Batches(DataLoader loader, int epoch, int first, int count)
     {
         if (first == 0) return loader.Enumerate(epoch).Take(count);
         return Enumerable.Range(first, count).Select(b => loader.GetBatch(epoch, b));
     }
-
-    /// <summary>The finished run in <paramref name="folder"/>: loads its model and history.</summary>
-    private TrainingResult Reuse(Module<Tensor, Tensor> model, string folder, string canonical)
-    {
-        var resultPath = Path.Combine(folder, ResultFileName);
-        RunResultFile result;
-        try { result = JsonSerializer.Deserialize<RunResultFile>(File.ReadAllText(resultPath), TrainerJson.Compact) ?? throw new JsonException("null"); }
-        catch (JsonException e) { throw new RunFileException(resultPath, $"is not a readable training result ({e.Message}). Delete it to retrain (the checkpoint, if any, is reused).", e); }
-        if (result.Format != RunResultFile.CurrentFormat)
-            throw new RunFileException(resultPath, $"has format '{result.Format}', expected '{RunResultFile.CurrentFormat}'. Delete it to retrain.");
-        if (result.Hparams != canonical)
-            throw new RunFileException(resultPath, $"holds a finished run of {result.Hparams}, but this trainer has {canonical}. Give each configuration its own folder (RunFolder.For(root, hparams)), or delete this one.");
-        var modelPath = Path.Combine(folder, ModelFileName);
-        Dictionary<string, Tensor> weights;
-        try { weights = SafeTensors.Load(modelPath); }
-        catch (SafeTensorsFormatException e) { throw new RunFileException(modelPath, $"is not a readable model: {e.Problem} Delete it and {ResultFileName} to retrain.", e); }
-        catch (FileNotFoundException e) { throw new RunFileException(modelPath, $"is missing although {ResultFileName} marks the run as finished. Delete {ResultFileName} to retrain.", e); }
-        try { model.LoadStateDict(weights, strict: true); }
-        catch (ArgumentException e) { throw new RunFileException(modelPath, $"does not fit this model: {e.Message}", e); }
-        model.Eval();
-        var history = (result.History ?? []).ToArray();
-        var final = history.Length > 0 ? history[^1] : null;
-        Normalization? normalization = result.NormalizationMean is { } mean && result.NormalizationStd is { } std ? new Normalization(mean, std) : null;
-        Report(new TrainingProgress
-        {
-            Event = TrainingEvent.Reused, Step = result.TotalSteps, TotalSteps = result.TotalSteps, IterationsPerEpoch = result.IterationsPerEpoch,
-            Metrics = final, RunFolder = folder,
-            Message = $"Reusing the finished run in {folder} (not retrained)" + (final is null ? "" : ": " + Summary(final)),
-        });
-        return new TrainingResult
-        {
-            Model = model, History = history, RunFolder = folder, Reused = true, ResumedFromStep = result.TotalSteps,
-            StepsTrained = 0, TotalSteps = result.TotalSteps, Normalization = normalization, Seconds = result.Seconds,
-        };
-    }
-
-    private void Report(TrainingProgress p) => Progress?.Report(p);
-
-    /// <summary>Seed of <see cref="Generator.Default"/> for step t: SplitMix64 of (seed, t).</summary>
-    private static ulong StepSeed(int seed, int t)
-    {
-        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)t + 0x5354455053454544UL);   // "STEPSEED"
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    private static string Describe(TrainingMetrics m, int t, int total, int perEpoch) =>
-        Invariant($"epoch {(t + perEpoch - 1) / perEpoch}/{(total + perEpoch - 1) / perEpoch} step {t}/{total}: ") + Summary(m);
-
-    private static string Summary(TrainingMetrics m)
-    {
-        var s = Invariant($"train loss {m.TrainLoss:0.0000} acc {m.TrainAccuracy:P1}");
-        if (m.TestLoss is { } tl && m.TestAccuracy is { } ta) s += Invariant($" | test loss {tl:0.0000} acc {ta:P1}");
-        return s + Invariant($" | lr {m.Lr:0.00e+00} | {m.Seconds:0.0} s");
-    }
-
-    private static string Plural(int n, string word) => Invariant($"{n} {word}{(n == 1 ? "" : "s")}");
-
-    private static string ShapeText(Tensor t) => "(" + string.Join(", ", t.Shape) + ")";
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -58,7 +58,7 @@ public sealed record TrainingHparams : Hparams
 
     /// <summary>
     /// Learning-rate schedule over the T steps: <c>"cosine"</c> (linear warm-up from 0 to <see cref="Lr"/> over
-    /// <see cref="Warmup"/>, then half-cosine to <see cref="MinLr"/> at T; see <see cref="Tensors.Optim.CosineWithWarmup"/>)
+    /// <see cref="Warmup"/>, then half-cosine to <see cref="MinLr"/> at T; see <see cref="LearningRateSchedule"/>)
     /// or <c>"constant"</c> (linear warm-up, then <see cref="Lr"/>). Default <c>"cosine"</c>.
     /// </summary>
     public string Schedule { get; init; } = "cosine";
@@ -80,7 +80,8 @@ public sealed record TrainingHparams : Hparams
 
     /// <summary>
     /// Seed of the data order and augmentation (the <see cref="Data.DataLoader"/> seed) and of the per-step reseeding of
-    /// <see cref="Tensors.Generator.Default"/>. The model's initialisation is seeded by whoever builds the model. Default 0.
+    /// torch's default generator (<see cref="Torch.Seed.ManualSeed"/>, which dropout and drop-path draw from). The model's
+    /// initialisation is seeded by whoever builds the model. Default 0.
     /// </summary>
     public int Seed { get; init; }
 
@@ -111,6 +112,13 @@ public sealed record TrainingHparams : Hparams
     [NotInRunName]
     public Step CheckpointEvery { get; init; } = Step.FromEpochs(1);
 
+    /// <summary>
+    /// The device the run lives on: the model, its optimiser state and every batch (<c>"cpu"</c>, <c>"cuda"</c>,
+    /// <c>"cuda:N"</c>, or <c>"auto"</c> = CUDA when available; parsed by <see cref="Torch.Devices.Parse"/>). Part of the
+    /// run name when not the default, because float summation order (and so the bits) differ between devices. Default <c>"cpu"</c>.
+    /// </summary>
+    public string Device { get; init; } = "cpu";
+
     /// <summary>Checks that every value is usable; throws <see cref="ArgumentException"/> naming the property otherwise.</summary>
     public void Validate()
     {
@@ -128,5 +136,7 @@ public sealed record TrainingHparams : Hparams
         Check(GradClip >= 0 && !double.IsNaN(GradClip), $"GradClip must be ≥ 0 (0 = off), got {GradClip}.");
         Check(CropPadding >= 0, $"CropPadding must be ≥ 0, got {CropPadding}.");
         Check(!Steps.IsZero, "Steps must be positive (e.g. \"10ep\" or \"500it\").");
+        Check(Device is not null && (Device.Trim().ToLowerInvariant() is "cpu" or "cuda" or "auto" || Device.Trim().ToLowerInvariant().StartsWith("cuda:", StringComparison.Ordinal)),
+            $"Device must be \"cpu\", \"cuda\", \"cuda:N\" or \"auto\", got \"{Device}\".");
     }
 }

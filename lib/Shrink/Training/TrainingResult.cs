@@ -1,13 +1,12 @@
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
+using static TorchSharp.torch;
 
 namespace Shrink.Training;
 
-/// <summary>What <see cref="Trainer.Fit(Module{Tensor, Tensor}, Data.ImageDataset, Data.ImageDataset?, string?, CancellationToken)"/> returns: the trained model and its evaluation history.</summary>
+/// <summary>What <see cref="Trainer.Fit(nn.Module{Tensor, Tensor}, Data.ImageDataset, Data.ImageDataset?, string?, CancellationToken)"/> returns: the trained model and its evaluation history.</summary>
 public sealed record TrainingResult
 {
-    /// <summary>The trained model (the instance passed in, or the one the factory built), in evaluation mode.</summary>
-    public required Module<Tensor, Tensor> Model { get; init; }
+    /// <summary>The trained model (the instance passed in, or the one the factory built), in evaluation mode, on the run's device.</summary>
+    public required nn.Module<Tensor, Tensor> Model { get; init; }
 
     /// <summary>Every evaluation in step order (the lines of <c>log.jsonl</c>).</summary>
     public required IReadOnlyList<TrainingMetrics> History { get; init; }

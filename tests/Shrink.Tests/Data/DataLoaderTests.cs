@@ -1,10 +1,28 @@
 using Shrink.Data;
-using Shrink.Tensors;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Data;
 
 public class DataLoaderTests
 {
+    public DataLoaderTests() => TorchNative.EnsureLoaded();
+
+    /// <summary>The values of a float32 tensor in row-major order.</summary>
+    private static float[] Values(Tensor t)
+    {
+        using var c = t.cpu().contiguous();
+        return c.numel() == 0 ? [] : c.data<float>().ToArray();   // TorchSharp's ToArray throws on an empty tensor
+    }
+
+    /// <summary>The images of batch <paramref name="index"/> of <paramref name="epoch"/>, the batch disposed.</summary>
+    private static float[] ImagesOf(DataLoader loader, int epoch, int index)
+    {
+        using var b = loader.GetBatch(epoch, index);
+        return Values(b.Images);
+    }
+
     /// <summary>n images of 1×4×5 (or c channels) whose pixel i of image k is (k·20 + i) % 256; label k % 3.</summary>
     private static ImageDataset Tiny(int n, int c = 1, int h = 4, int w = 5)
     {
@@ -17,7 +35,7 @@ public class DataLoaderTests
     }
 
     private static List<(float[] X, int[] Y, int[] I)> All(DataLoader loader, int epoch) =>
-        loader.Enumerate(epoch).Select(b => (b.Images.ToArray(), b.Labels, b.Indices)).ToList();
+        loader.Enumerate(epoch).Select(b => { using (b) return (Values(b.Images), b.Labels, b.Indices); }).ToList();
 
     [Fact]
     public void CountsWithAndWithoutDropLast()
@@ -56,8 +74,7 @@ public class DataLoaderTests
                 Assert.Equal(ea[k].I, eb[k].I);
                 Assert.Equal(ea[k].Y, eb[k].Y);
                 Assert.Equal(ea[k].X, eb[k].X);   // bit-identical, augmentation included
-                var random = a.GetBatch(epoch, k);
-                Assert.Equal(ea[k].X, random.Images.ToArray());
+                Assert.Equal(ea[k].X, ImagesOf(a, epoch, k));
             }
             // Every sample exactly once per epoch.
             Assert.Equal(Enumerable.Range(0, 50), ea.SelectMany(x => x.I).Order());
@@ -74,10 +91,12 @@ public class DataLoaderTests
         var ds = Tiny(2, c: 2, h: 2, w: 2);
         var norm = new Normalization([0.25f, 0.5f], [0.5f, 2f]);
         var loader = new DataLoader(ds, 2, normalization: norm);
-        var x = loader.GetBatch(0, 0).Images;
-        Assert.Equal([2, 2, 2, 2], x.Shape);
+        using var batch = loader.GetBatch(0, 0);
+        var x = batch.Images;
+        Assert.Equal([2L, 2L, 2L, 2L], x.shape);
+        Assert.Equal(ScalarType.Float32, x.dtype);
         var px = ds.Pixels.ToArray();
-        var got = x.ToArray();
+        var got = Values(x);
         for (int i = 0; i < got.Length; i++)
         {
             int channel = (i / 4) % 2;
@@ -87,7 +106,14 @@ public class DataLoaderTests
         // Pixel 7 of image 1 is byte 27, channel 1: (27/255 − 0.5)/2.
         Assert.Equal((27f / 255f - 0.5f) / 2f, got[15], 6);
         // Without normalisation: v/255.
-        Assert.Equal(px.Select(v => v / 255f), new DataLoader(ds, 2).GetBatch(0, 0).Images.ToArray());
+        Assert.Equal(px.Select(v => v / 255f), ImagesOf(new DataLoader(ds, 2), 0, 0));
+        // ImageDataset renders the same bits.
+        using (var all = ds.ToTensor(norm)) Assert.Equal(got, Values(all));
+        using (var one = ds.Image(1, norm))
+        {
+            Assert.Equal([2L, 2L, 2L], one.shape);
+            Assert.Equal(got[8..], Values(one));
+        }
         Assert.Equal(0.2860f, Normalization.FashionMnist.Mean[0]);
         Assert.Throws<ArgumentException>(() => new DataLoader(ds, 2, normalization: new Normalization([0f, 0f, 0f], [1f, 1f, 1f])));
         Assert.Equal(new Normalization([0.5f], [0.25f]), new Normalization([0.5f], [0.25f]));
@@ -137,7 +163,10 @@ public class DataLoaderTests
         var loader = new DataLoader(ds, 1, augmentation: Augmentation.CropAndFlip(1), seed: 3, prefetch: 0);
         for (int epoch = 0; epoch < 400; epoch++)
         {
-            var x = loader.GetBatch(epoch, 0).Images.ToArray();
+            using var batch = loader.GetBatch(epoch, 0);
+            var x = Values(batch.Images);
+            var d = batch.Augmentations![0];
+            Assert.Equal(candidates[(d.Dy * 3 + d.Dx) * 2 + (d.Flip ? 1 : 0)], x);   // the recorded draw is the one applied
             int k = candidates.FindIndex(c => c.SequenceEqual(x));
             Assert.True(k >= 0, "output is not a padded crop (+ flip) of the input");
             seen.Add(k);
@@ -146,26 +175,99 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void BatchesOutliveTensorScopesAndEarlyExitStopsTheProducer()
+    public void BatchesOutliveDisposeScopesAndEarlyExitStopsTheProducer()
     {
         var ds = Tiny(40);
         var loader = new DataLoader(ds, 4, shuffle: true, seed: 1, prefetch: 0);
-        Tensor kept;
-        using (TensorScope.Begin()) kept = loader.GetBatch(0, 0).Images;
-        Assert.Equal(4 * 20, kept.ToArray().Length);   // still readable after the scope ended
+        Batch kept;
+        using (NewDisposeScope()) kept = loader.GetBatch(0, 0);
+        Assert.Equal(4 * 20, Values(kept.Images).Length);   // still readable after the scope ended
+        Assert.Equal(kept.Labels.Select(y => (long)y), kept.Targets.data<long>().ToArray());
+        kept.Dispose();
+        kept.Dispose();                                      // idempotent
+        Assert.Throws<InvalidOperationException>(() => kept.Images.shape);
 
         var prefetching = new DataLoader(ds, 4, shuffle: true, seed: 1, prefetch: 2);
         for (int round = 0; round < 20; round++)
         {
             int taken = 0;
-            foreach (var (x, y) in prefetching.Enumerate(round))
+            foreach (var batch in prefetching.Enumerate(round))
             {
-                using var scope = TensorScope.Begin();
-                Assert.Equal(4, y.Length);
-                Assert.Equal([4, 1, 4, 5], x.Shape);
+                using (batch)
+                using (NewDisposeScope())
+                {
+                    var (x, y) = batch;
+                    Assert.Equal(4, y.Length);
+                    Assert.Equal([4L, 1L, 4L, 5L], x.shape);
+                    using var sum = x.sum();
+                }
                 if (++taken == 2) break;
             }
         }
+    }
+
+    [Fact]
+    public void TargetsAreInt64LabelsOnTheImagesDevice()
+    {
+        var ds = Tiny(10);
+        var loader = new DataLoader(ds, 4, shuffle: true, seed: 5, device: CPU);
+        Assert.Equal(DeviceType.CPU, loader.Device.type);
+        foreach (var batch in loader.Enumerate(0))
+            using (batch)
+            {
+                Assert.Equal(ScalarType.Int64, batch.Targets.dtype);
+                Assert.Equal(batch.Images.device_type, batch.Targets.device_type);
+                Assert.Equal(batch.Labels.Select(y => (long)y), batch.Targets.data<long>().ToArray());
+                Assert.Equal(batch.Indices.Select(i => ds.Labels[i]), batch.Labels);
+                // cross_entropy takes them as they are.
+                using var loss = nn.functional.cross_entropy(zeros(batch.Size, 3), batch.Targets);
+                Assert.Equal(Math.Log(3), loss.item<float>(), 5);
+            }
+
+        // A batch built by hand makes its targets on first use, outside the current scope.
+        using var hand = new Batch(zeros(2, 1, 4, 5), [2, 0], [7, 8]);
+        Tensor targets;
+        using (NewDisposeScope()) targets = hand.Targets;
+        Assert.Same(targets, hand.Targets);
+        Assert.Equal([2L, 0L], targets.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void ReplayRendersTheBatchBitsFromTheRecordedDraws()
+    {
+        var ds = Tiny(12, c: 2);
+        var loader = new DataLoader(ds, 5, shuffle: true, seed: 9, augmentation: Augmentation.CropAndFlip(2),
+            normalization: new Normalization([0.3f, 0.6f], [0.2f, 0.4f]));
+        foreach (var batch in loader.Enumerate(1))
+            using (batch)
+            using (var replayed = loader.Replay(batch.Indices, batch.Augmentations))
+                Assert.Equal(Values(batch.Images), Values(replayed));
+        Assert.Throws<ArgumentException>(() => loader.Replay([0], [new AugmentationDraw(5, 0, false)]));
+        Assert.Throws<ArgumentException>(() => loader.Replay([0, 1], [AugmentationDraw.Identity(2)]));
+    }
+
+    [Fact]
+    public void DeliversBatchesOnTheLoadersDevice()
+    {
+        // A CPU build has one other device: "meta" (shapes without data), enough to see that nothing stays on the CPU.
+        var ds = Tiny(8);
+        var meta = device("meta");
+        var loader = new DataLoader(ds, 4, shuffle: true, seed: 2, augmentation: Augmentation.CropAndFlip(1), prefetch: 2, device: meta);
+        int n = 0;
+        foreach (var batch in loader.Enumerate(0))
+            using (batch)
+            {
+                Assert.Equal(DeviceType.META, batch.Images.device_type);
+                Assert.Equal(DeviceType.META, batch.Targets.device_type);
+                Assert.Equal([4L, 1L, 4L, 5L], batch.Images.shape);
+                using var replayed = loader.Replay(batch.Indices, batch.Augmentations);
+                Assert.Equal(DeviceType.META, replayed.device_type);
+                n++;
+            }
+        Assert.Equal(2, n);
+        using var all = ds.ToTensor(device: meta);
+        Assert.Equal(DeviceType.META, all.device_type);
+        Assert.Equal([8L, 1L, 4L, 5L], all.shape);
     }
 
     [Fact]

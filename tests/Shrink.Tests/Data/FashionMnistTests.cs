@@ -26,7 +26,9 @@ public class FashionMnistTests
         var norm = Normalization.Compute(train);
         Assert.InRange(norm.Mean[0], 0.28f, 0.29f);
         Assert.InRange(norm.Std[0], 0.35f, 0.36f);
-        var x = test.ToTensor([0, 1, 2]).ToArray();
+        using var images = test.ToTensor([0, 1, 2]);   // (3, 1, 28, 28)
+        Assert.Equal([3L, 1L, 28L, 28L], images.shape);
+        var x = images.data<float>().ToArray();
         Assert.All(x, v => Assert.InRange(v, 0f, 1f));
     }
 

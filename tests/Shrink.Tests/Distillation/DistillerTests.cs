@@ -2,10 +2,12 @@ using Shrink.Data;
 using Shrink.Distillation;
 using Shrink.Experiments;
 using Shrink.Models;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
 using Shrink.Tests.Training;
+using Shrink.Torch;
 using Shrink.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Distillation;
 
@@ -16,18 +18,29 @@ public sealed class DistillerTests : IDisposable
     private readonly TempFolder _temp = new("kd");
     private string _dir => _temp.Path;
 
+    public DistillerTests() => TorchNative.EnsureLoaded();
+
     public void Dispose() => _temp.Dispose();
 
     /// <summary>Random 1×4×4 images labelled by the teacher's arg-max: the teacher is the ground-truth function (with soft outputs).</summary>
-    private static ImageDataset Labelled(Module<Tensor, Tensor> teacher, int n, ulong seed, int classes = 4)
+    private static ImageDataset Labelled(nn.Module<Tensor, Tensor> teacher, int n, ulong seed, int classes = 4)
     {
         var raw = AugmentationReplayTests.Images(n, classes, seed, side: 4);
         int[] labels;
-        using (Tensor.NoGrad()) labels = teacher.Forward(raw.ToTensor()).ArgMax(-1);
+        using (no_grad()) labels = teacher.forward(raw.ToTensor()).argmax(-1).data<long>().ToArray().Select(v => (int)v).ToArray();
         return new ImageDataset($"teacher-labelled {n}", raw.Pixels.ToArray(), labels, 1, 4, 4, raw.ClassNames);
     }
 
-    private static Sequential LinearStudent(ulong seed, int classes = 4) => new(new Flatten(), new Linear(16, classes, generator: new Generator(seed)));
+    private static Sequential LinearStudent(ulong seed, int classes = 4) => TeacherLogitCacheTests.Teacher(16, classes, seed, scale: 1f);
+
+    private static float[] Values(Tensor t) => DistillationLossTests.Values(t);
+
+    private static void SameParameters(nn.Module<Tensor, Tensor> expected, nn.Module<Tensor, Tensor> actual)
+    {
+        var theirs = actual.state_dict();
+        foreach (var (name, p) in expected.named_parameters())
+            Assert.Equal(Values(p), Values(theirs[name]));
+    }
 
     private static readonly TrainingHparams FewLabels = new()
     {
@@ -38,7 +51,7 @@ public sealed class DistillerTests : IDisposable
     public void DistillationBeatsTheNoKdBaselineWithFewLabels()
     {
         // 8 classes, 16 inputs: 24 labels say little, 24 soft outputs (7 numbers each) pin down the linear map
-        var teacher = TeacherLogitCacheTests.Teacher(16, 8, 5, scale: 6f);
+        var teacher = TeacherLogitCacheTests.Teacher(16, 8, 5, scale: 6f, centered: true);
         var train = Labelled(teacher, 24, 1, classes: 8);
         var test = Labelled(teacher, 600, 2, classes: 8);
         var baseline = new Distiller(new DistillationHparams { Training = FewLabels, Method = DistillationMethod.None }) { Progress = null }
@@ -49,7 +62,7 @@ public sealed class DistillerTests : IDisposable
         Assert.Equal(0, baseline.LiveTeacherForwardPasses);
         Assert.Equal(900L * 8, kd.LiveTeacherForwardPasses);   // 3 batches × 300 epochs × 8 images, one teacher
         Assert.Equal(0, kd.TeacherForwardPassesSaved);
-        Assert.DoesNotContain(teacher.Parameters(), p => p.RequiresGrad);   // frozen
+        Assert.DoesNotContain(teacher.parameters(), p => p.requires_grad);   // frozen
     }
 
     [Fact]
@@ -64,8 +77,7 @@ public sealed class DistillerTests : IDisposable
         var cacheFolder = Path.Combine(_dir, "cache");
         var distiller = new Distiller(cached) { Progress = null, CacheFolder = cacheFolder };
         var b = distiller.Fit(() => LinearStudent(9), [new("t", teacher)], train, runFolder: RunFolder.For(Path.Combine(_dir, "runs"), cached));
-        foreach (var (name, p) in a.Student.NamedParameters())
-            Assert.Equal(p.ToArray(), b.Student.GetParameter(name).ToArray());
+        SameParameters(a.Student, b.Student);   // cached = live, bit for bit
         Assert.Equal(0, b.LiveTeacherForwardPasses);
         Assert.Equal(4 * 3 * 6, b.CacheFillTeacherForwardPasses);   // 4 epochs of 3 batches of 6
         Assert.Equal(4 * 3 * 6, a.LiveTeacherForwardPasses);
@@ -88,8 +100,7 @@ public sealed class DistillerTests : IDisposable
             (again.LiveTeacherForwardPasses, again.CacheFillTeacherForwardPasses, again.LiveEquivalentTeacherForwardPasses, again.CacheFillSeconds));
         Assert.True(b.CacheFillSeconds > 0);
         Assert.Equal(0, c.CacheFillSeconds);
-        foreach (var (name, p) in a.Student.NamedParameters())
-            Assert.Equal(p.ToArray(), again.Student.GetParameter(name).ToArray());
+        SameParameters(a.Student, again.Student);
 
         // an un-augmented cache is one pass over the data, whatever the number of epochs
         var plain = live with { Training = training with { CropPadding = 0, HorizontalFlip = false }, UseCache = true, CacheTopK = 2 };
@@ -138,7 +149,7 @@ public sealed class DistillerTests : IDisposable
     {
         var cfg = new VitConfig { ImageSize = 8, PatchSize = 4, EmbedDim = 16, Depth = 2, NumHeads = 2, MlpRatio = 2, NumClasses = 4 };
         var vitTeacher = new VisionTransformer(cfg with { EmbedDim = 24, NumHeads = 2 }, seed: 1);
-        var mlpTeacher = new Sequential(new Flatten(), new Linear(64, 4, generator: new Generator(2)));
+        var mlpTeacher = TeacherLogitCacheTests.Teacher(64, 4, 2, scale: 1f);
         var data = AugmentationReplayTests.Images(24, 4, 4, side: 8);
         var hp = new DistillationHparams
         {
@@ -153,9 +164,11 @@ public sealed class DistillerTests : IDisposable
         Assert.True(double.IsFinite(result.Training.History[^1].TrainLoss));
         var wrapper = (DistillationStudent)result.Training.Model;
         Assert.Equal(2, wrapper.Regressors!.Count);
-        Assert.All(wrapper.Regressors, r => Assert.NotNull(r.Proj.Weight.Grad));   // the regressors trained with the student
-        Assert.Contains(wrapper.StateDict().Keys, k => k.StartsWith("hint_regressors.1.proj.", StringComparison.Ordinal));
-        Assert.Contains("head_dist_1.weight", result.Student.StateDict().Keys);
+        Assert.All(wrapper.Regressors, r => Assert.NotNull(r.Proj.weight!.grad));   // the regressors trained with the student
+        Assert.Contains(wrapper.state_dict().Keys, k => k.StartsWith("hint_regressors.1.proj.", StringComparison.Ordinal));
+        Assert.Contains("head_dist_1.weight", result.Student.state_dict().Keys);
+        Assert.Equal(Intermediates.BlockOutputs | Intermediates.Attentions | Intermediates.Qkv, wrapper.What);
+        Assert.Equal([0, 1], wrapper.Indices!);
 
         // DeiT hard and soft need a distillation token
         var deit = hp with { Method = DistillationMethod.DeiTHard, Teachers = ["mlp"], TeacherWeights = null, HintWeight = 0, AttentionWeight = 0, RelationWeight = 0, ManifoldWeight = 0 };

@@ -1,23 +1,30 @@
 using Shrink.Distillation;
-using Shrink.Tensors;
-using static Shrink.Tests.Engine.GradCheck;
+using Shrink.Torch;
+using TorchSharp;
+using static Shrink.Tests.Distillation.DistillationGradCheck;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Distillation;
 
 /// <summary>Hint, attention, Q-K-V relation and manifold losses: closed forms in double and gradient checks.</summary>
 public class FeatureDistillationTests
 {
+    public FeatureDistillationTests() => TorchNative.EnsureLoaded();
+
     private static void Near(double expected, float actual, double tol = 5e-5) => DistillationLossTests.Near(expected, actual, tol);
 
-    private static double[] Data(Tensor t) => t.ToArray().Select(v => (double)v).ToArray();
+    private static double[] Data(Tensor t) => DistillationLossTests.Values(t).Select(v => (double)v).ToArray();
+
+    private static Tensor Randn(long[] shape, ulong seed) => randn(shape, generator: Seed.Generator(seed));
 
     [Fact]
     public void HintIsTheMseOfTheRegressedFeatures()
     {
-        var reg = new HintRegressor(3, 2, new Generator(1));
-        var fs = Tensor.Randn([2, 4, 3], new Generator(2));
-        var ft = Tensor.Randn([2, 4, 2], new Generator(3));
-        double[] s = Data(fs), t = Data(ft), w = Data(reg.Proj.Weight), bias = Data(reg.Proj.Bias!);
+        var reg = new HintRegressor(3, 2, Seed.Generator(1));
+        var fs = Randn([2, 4, 3], 2);
+        var ft = Randn([2, 4, 2], 3);
+        double[] s = Data(fs), t = Data(ft), w = Data(reg.Proj.weight!), bias = Data(reg.Proj.bias!);
+        Assert.All(w.Concat(bias), v => Assert.InRange(v, -1 / Math.Sqrt(3), 1 / Math.Sqrt(3)));   // PyTorch's Linear init bound
         double sum = 0;
         for (int r = 0; r < 8; r++)
             for (int o = 0; o < 2; o++)
@@ -26,16 +33,23 @@ public class FeatureDistillationTests
                 for (int i = 0; i < 3; i++) y += w[o * 3 + i] * s[r * 3 + i];
                 sum += (y - t[r * 2 + o]) * (y - t[r * 2 + o]);
             }
-        Near(sum / 16, FeatureDistillation.Hint(fs, ft, reg).Item());
+        Near(sum / 16, FeatureDistillation.Hint(fs, ft, reg).item<float>());
+        Assert.Equal(["proj.weight", "proj.bias"], reg.named_parameters().Select(p => p.name));
         Assert.Throws<ArgumentException>(() => FeatureDistillation.Hint(fs, ft));   // widths differ, no regressor
-        Check("Hint", x => FeatureDistillation.Hint(x[0], ft, reg), Input([2, 4, 3], 4), reg.Proj.Weight, reg.Proj.Bias!);
+        var e = Assert.Throws<ArgumentException>(() => FeatureDistillation.Hint(ft, ft, reg));   // width 2 into a 3 → 2 regressor
+        Assert.Contains("input width 3", e.Message);
+        // the same seed gives the same regressor
+        Assert.Equal(w, Data(new HintRegressor(3, 2, Seed.Generator(1)).Proj.weight!));
+        reg.to(ScalarType.Float64);
+        var ft64 = ft.to(ScalarType.Float64);
+        Check("Hint", x => FeatureDistillation.Hint(x[0], ft64, reg), Input([2, 4, 3], 4), reg.Proj.weight!, reg.Proj.bias!);
     }
 
     [Fact]
     public void AttentionKlAveragedAndMatched()
     {
-        var s = Tensor.Randn([2, 2, 3, 3], new Generator(5)).Softmax(-1);
-        var t = Tensor.Randn([2, 2, 3, 3], new Generator(6)).Softmax(-1);
+        var s = Randn([2, 2, 3, 3], 5).softmax(-1);
+        var t = Randn([2, 2, 3, 3], 6).softmax(-1);
         double[] a = Data(s), b = Data(t);
         double matched = 0, averaged = 0;
         for (int n = 0; n < 2; n++)
@@ -51,19 +65,22 @@ public class FeatureDistillationTests
                 }
                 averaged += DistillationLossTests.Kl(pt, ps);
             }
-        Near(matched / 12, AttentionDistillation.Kl(s, t, AttentionHeadMatching.Matched).Item());
-        Near(averaged / 6, AttentionDistillation.Kl(s, t).Item());
-        Check("AttentionKl", x => AttentionDistillation.Kl(x[0].Softmax(-1), t, AttentionHeadMatching.Matched), Input([2, 2, 3, 3], 7));
-        Check("AttentionKl averaged", x => AttentionDistillation.Kl(x[0].Softmax(-1), t), Input([2, 2, 3, 3], 8));
-        Assert.Throws<ArgumentException>(() => AttentionDistillation.Kl(s, Tensor.Ones(2, 3, 3, 3), AttentionHeadMatching.Matched));
+        Near(matched / 12, AttentionDistillation.Kl(s, t, AttentionHeadMatching.Matched).item<float>());
+        Near(averaged / 6, AttentionDistillation.Kl(s, t).item<float>());
+        var t64 = t.to(ScalarType.Float64);
+        Check("AttentionKl", x => AttentionDistillation.Kl(x[0].softmax(-1), t64, AttentionHeadMatching.Matched), Input([2, 2, 3, 3], 7));
+        Check("AttentionKl averaged", x => AttentionDistillation.Kl(x[0].softmax(-1), t64), Input([2, 2, 3, 3], 8));
+        Assert.Throws<ArgumentException>(() => AttentionDistillation.Kl(s, ones(2, 3, 3, 3), AttentionHeadMatching.Matched));
+        // averaged matching accepts different head counts
+        Assert.True(float.IsFinite(AttentionDistillation.Kl(s, ones(2, 3, 3, 3) / 3).item<float>()));
     }
 
     [Fact]
     public void QkvRelationEqualsMiniLmV2ByHand()
     {
         int b = 2, n = 3, ds = 4, dt = 6, ar = 2;
-        var sq = Tensor.Randn([b, n, 3 * ds], new Generator(9));
-        var tq = Tensor.Randn([b, n, 3 * dt], new Generator(10));
+        var sq = Randn([b, n, 3 * ds], 9);
+        var tq = Randn([b, n, 3 * dt], 10);
         double[] s = Data(sq), t = Data(tq);
         double Rel(double[] x, int d, int bi, int i, int j, int head, int row, int col)
         {
@@ -88,8 +105,9 @@ public class FeatureDistillationTests
                         }
                 total += lij / (b * ar * n);
             }
-        Near(total / 9, RelationDistillation.QkvRelation(sq, tq, ar).Item());
-        Check("QkvRelation", x => RelationDistillation.QkvRelation(x[0], tq, ar), Input([b, n, 3 * ds], 11));
+        Near(total / 9, RelationDistillation.QkvRelation(sq, tq, ar).item<float>());
+        var tq64 = tq.to(ScalarType.Float64);
+        Check("QkvRelation", x => RelationDistillation.QkvRelation(x[0], tq64, ar), Input([b, n, 3 * ds], 11));
         Assert.Throws<ArgumentException>(() => RelationDistillation.QkvRelation(sq, tq, 4));   // 4 does not divide 6
     }
 
@@ -97,8 +115,8 @@ public class FeatureDistillationTests
     public void ManifoldLossesEqualTheReferenceFormulas()
     {
         int b = 2, n = 3;
-        var fs = Tensor.Randn([b, n, 4], new Generator(12));
-        var ft = Tensor.Randn([b, n, 5], new Generator(13));
+        var fs = Randn([b, n, 4], 12);
+        var ft = Randn([b, n, 5], 13);
         double[][] Norm(double[] x, int d) => Enumerable.Range(0, b * n).Select(r =>
         {
             var v = x.Skip(r * d).Take(d).ToArray(); double len = Math.Sqrt(v.Sum(e => e * e));
@@ -111,14 +129,18 @@ public class FeatureDistillationTests
         for (int bi = 0; bi < b; bi++) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) patch += Gap(bi * n + i, bi * n + j);
         for (int p = 0; p < n; p++) for (int i = 0; i < b; i++) for (int j = 0; j < b; j++) sample += Gap(i * n + p, j * n + p);
         int k = 4;
-        var rows = new Generator(99).Permutation(b * n).Take(k).ToArray();
+        var rows = randperm(b * n, generator: Seed.Generator(99)).data<long>().ToArray().Take(k).Select(r => (int)r).ToArray();
         double rand = 0;
         foreach (var r1 in rows) foreach (var r2 in rows) rand += Gap(r1, r2);
-        var losses = ManifoldDistillation.Compute(fs, ft, k, new Generator(99));
-        Near(patch / (b * n * n), losses.Patch.Item());
-        Near(sample / (n * b * b), losses.Sample.Item());
-        Near(rand / (k * k), losses.Random.Item());
-        Near(4 * patch / (b * n * n) + 0.1 * sample / (n * b * b) + 0.2 * rand / (k * k), losses.Weighted(4, 0.1, 0.2).Item());
-        Check("Manifold", x => ManifoldDistillation.Compute(x[0], ft, k, new Generator(99)).Weighted(1, 1, 1), Input([b, n, 4], 14, margin: 0.1f));
+        var losses = ManifoldDistillation.Compute(fs, ft, k, Seed.Generator(99));
+        Near(patch / (b * n * n), losses.Patch.item<float>());
+        Near(sample / (n * b * b), losses.Sample.item<float>());
+        Near(rand / (k * k), losses.Random.item<float>());
+        Near(4 * patch / (b * n * n) + 0.1 * sample / (n * b * b) + 0.2 * rand / (k * k), losses.Weighted(4, 0.1, 0.2).item<float>());
+        var ft64 = ft.to(ScalarType.Float64);
+        Check("Manifold", x => ManifoldDistillation.Compute(x[0], ft64, k, Seed.Generator(99)).Weighted(1, 1, 1), Input([b, n, 4], 14, margin: 0.1));
+        // patch tokens drop the prefix; a bad shape is named
+        Assert.Equal([2L, 2, 4], ManifoldDistillation.PatchTokens(fs, 1).shape);
+        Assert.Throws<ArgumentException>(() => ManifoldDistillation.PatchTokens(fs, 3));
     }
 }

@@ -1,20 +1,22 @@
 using System.Reflection;
 using Shrink.Charts;
 using Shrink.Reports;
-using Shrink.Tensors;
-using Shrink.Tensors.Formatting;
+using Shrink.Formatting;
 using Shrink.Tests.Charts;
+using Shrink.Torch;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Formatting;
 
-/// <summary>Figure, ResultTable and Tensor render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
+/// <summary>Figure, ResultTable and TensorPreview render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
 public class ConventionFormatterTests
 {
+    public ConventionFormatterTests() => TorchNative.EnsureLoaded();
+
     [Theory]
     [InlineData(typeof(Figure))]
     [InlineData(typeof(ResultTable))]
-    [InlineData(typeof(Tensor))]
-    [InlineData(typeof(Shrink.Tensors.Nn.Parameter))]   // the attribute is inherited
+    [InlineData(typeof(TensorPreview))]
     public void TypesCarryAConventionFormatterSourcePreferringHtml(Type type)
     {
         var attr = type.GetCustomAttributes(true).Single(a => a.GetType().Name == "TypeFormatterSourceAttribute");
@@ -71,22 +73,23 @@ public class ConventionFormatterTests
     [Fact]
     public void TensorRendersShapePreviewAndText()
     {
-        var t = Tensor.FromArray(Enumerable.Range(0, 6).Select(i => (float)i).ToArray(), 2, 3);
-        var bundle = ConventionFormatter.FormatBundle(t);
+        var t = arange(6, dtype: float32).reshape(2, 3);
+        var bundle = ConventionFormatter.FormatBundle(t.Preview());
         var html = bundle.Get("text/html");
-        Assert.Contains("Tensor[2, 3] float32", html);
+        Assert.Contains("Tensor[2, 3] float32 cpu", html);
         Assert.Contains("min 0  mean 2.5  max 5", html);
         Assert.Contains("<td style=\"text-align:right\">5</td>", html);
         Assert.Equal(3, html.Split("<tr>").Length - 1);   // a header row and two value rows
-        Assert.Equal(t.ToString(), bundle.Get("text/plain"));
+        Assert.Equal(t.Preview().ToString(), bundle.Get("text/plain"));
+        Assert.StartsWith("Tensor[2, 3] float32 cpu\n[[0, 1, 2]", bundle.Get("text/plain"));
     }
 
     [Fact]
     public void LargeTensorPreviewElidesTheMiddle()
     {
-        var t = Tensor.FromArray(Enumerable.Range(0, 3 * 40 * 50).Select(i => (float)i).ToArray(), 3, 40, 50);
-        var html = ConventionFormatter.FormatBundle(t).Get("text/html");
-        Assert.Contains("Tensor[3, 40, 50] float32", html);
+        var t = arange(3 * 40 * 50, dtype: float32).reshape(3, 40, 50);
+        var html = ConventionFormatter.FormatBundle(t.Preview()).Get("text/html");
+        Assert.Contains("Tensor[3, 40, 50] float32 cpu", html);
         Assert.Contains("slice [0, :, :]", html);
         Assert.Contains("⋮", html);
         Assert.Contains("…", html);
@@ -97,14 +100,27 @@ public class ConventionFormatterTests
     }
 
     [Fact]
-    public void TensorFlagsAndScalars()
+    public void TensorFlagsScalarsAndOtherDtypes()
     {
-        var p = Tensor.FromArray([1f, float.NaN], 2).RequiresGrad_();
-        var html = ConventionFormatter.FormatBundle(p).Get("text/html");
+        var p = tensor(new[] { 1f, float.NaN }).requires_grad_();
+        var html = ConventionFormatter.FormatBundle(p.Preview()).Get("text/html");
         Assert.Contains("requires_grad", html);
         Assert.Contains("NaN 1", html);
-        var s = ConventionFormatter.FormatBundle(Tensor.Scalar(7f)).Get("text/html");
+        var s = ConventionFormatter.FormatBundle(tensor(7f).Preview()).Get("text/html");
         Assert.Contains("<code>7</code>", s);
+        var labels = ConventionFormatter.FormatBundle(tensor(new long[] { 3, 1, 4 }).Preview()).Get("text/html");
+        Assert.Contains("Tensor[3] int64 cpu", labels);
+        Assert.Contains("min 1  mean 2.6667  max 4", labels);
+    }
+
+    [Fact]
+    public void DisposedTensorSaysSo()
+    {
+        var t = ones(2, 2);
+        var preview = t.Preview();
+        t.Dispose();
+        Assert.Contains("disposed", ConventionFormatter.FormatBundle(preview).Get("text/html"));
+        Assert.Equal("Tensor (disposed)", preview.ToString());
     }
 }
 

@@ -1,4 +1,5 @@
 using Shrink.Genes;
+using TorchSharp;
 
 namespace Shrink.Tests.Genes;
 
@@ -104,10 +105,16 @@ public sealed class LearngeneCoefficientsTests
     {
         var m = LearngeneCoefficients.Matrix(LearngeneBasis.Legendre, Paper, 5, 3);
         var t = LearngeneCoefficients.AsTensor(LearngeneBasis.Legendre, Paper, 5, 3);
-        Assert.Equal([5, 3], t.Shape);
-        Assert.False(t.RequiresGrad);
+        Assert.Equal([5L, 3L], t.shape);
+        Assert.False(t.requires_grad);
+        Assert.Equal(torch.ScalarType.Float32, t.dtype);
+        Assert.Equal(DeviceType.CPU, t.device_type);
         for (int l = 0; l < 5; l++)
-            for (int n = 0; n < 3; n++) Assert.Equal((float)m[l, n], t[l, n]);
+            for (int n = 0; n < 3; n++) Assert.Equal((float)m[l, n], t[l, n].item<float>());
+        var d = LearngeneCoefficients.AsTensor(LearngeneBasis.Legendre, Paper, 5, 3, torch.CPU, torch.ScalarType.Float64);
+        Assert.Equal(torch.ScalarType.Float64, d.dtype);
+        for (int l = 0; l < 5; l++)
+            for (int n = 0; n < 3; n++) Assert.Equal(m[l, n], d[l, n].item<double>());
         Assert.StartsWith("l=1: 0, -0.5, 0 | l=2: 0.2", LearngeneCoefficients.Describe(LearngeneBasis.Legendre, Paper, 5, 3));
     }
 

@@ -2,23 +2,26 @@ using Shrink.Data;
 using Shrink.Distillation;
 using Shrink.Experiments;
 using Shrink.Genes;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using Shrink.Tests.Training;
+using Shrink.Torch;
 using Shrink.Training;
+using TorchSharp;
+using static Shrink.Tests.Genes.GenesTestUtil;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Genes;
 
 /// <summary>Incremental (ICT) and simultaneous (SCT) training of the learngenes: freezing, phases, reuse, KD, validation.</summary>
-[Collection(DefaultGeneratorCollection.Name)]
+[Collection("Generator.Default")]   // = Shrink.Tests.Training.DefaultGeneratorCollection.Name: the trainer reseeds torch's default generator
 public sealed class LearngeneDecompositionTests : IDisposable
 {
+    public LearngeneDecompositionTests() => TorchNative.EnsureLoaded();
+
     private readonly TempFolder _temp = new("decomp");
     private string _dir => _temp.Path;
 
     public void Dispose() => _temp.Dispose();
 
-    private static readonly ImageDataset Train = Shrink.Tests.Pruning.PruningTestData.Synthetic(64, 1), Test = Shrink.Tests.Pruning.PruningTestData.Synthetic(32, 2);
+    private static readonly ImageDataset Train = Synthetic(64, 1), Test = Synthetic(32, 2);
 
     private static readonly LearngeneHparams Hp = new()
     {
@@ -28,13 +31,13 @@ public sealed class LearngeneDecompositionTests : IDisposable
 
     private static LearngeneDecomposition Decomposer(LearngeneHparams hp) => new(hp) { Progress = null, Prefetch = 0 };
 
-    private static void SameValues(Module a, Module b, string what)
+    private static void SameValues(nn.Module a, nn.Module b, string what)
     {
-        var sb = b.StateDict();
-        foreach (var (name, t) in a.StateDict()) GenesTestUtil.Identical(t, sb[name], $"{what}: {name}");
+        var sb = b.state_dict();
+        foreach (var (name, t) in a.state_dict()) Identical(t, sb[name], $"{what}: {name}");
     }
 
-    private static bool Differs(Tensor a, Tensor b) => !a.ToArray().SequenceEqual(b.ToArray());
+    private static bool Differs(Tensor a, Tensor b) => !Values(a).SequenceEqual(Values(b));
 
     [Fact]
     public void LaterPhasesTrainOnlyTheNewLearngenesAndLeaveTheFrozenOnesBitIdentical()
@@ -56,13 +59,14 @@ public sealed class LearngeneDecompositionTests : IDisposable
         SameValues(snapshots[0].Learngenes[0], result.Model.Learngenes[0], "A₁ through phase 3");
         SameValues(snapshots[1].Learngenes[1], result.Model.Learngenes[1], "A₂ through phase 3");
         // Each learngene did train in its own phase, and so did the embeddings in every phase.
-        Assert.True(Differs(init.Learngenes[0].Mlp.Fc1.Weight, snapshots[0].Learngenes[0].Mlp.Fc1.Weight));
-        Assert.True(Differs(init.Learngenes[1].Mlp.Fc1.Weight, snapshots[1].Learngenes[1].Mlp.Fc1.Weight));
-        Assert.True(Differs(init.Learngenes[2].Attn.Qkv.Weight, result.Model.Learngenes[2].Attn.Qkv.Weight));
-        Assert.True(Differs(snapshots[1].Head.Weight, result.Model.Head.Weight));
+        Assert.True(Differs(init.Learngenes[0].Mlp.Fc1.weight!, snapshots[0].Learngenes[0].Mlp.Fc1.weight!));
+        Assert.True(Differs(init.Learngenes[1].Mlp.Fc1.weight!, snapshots[1].Learngenes[1].Mlp.Fc1.weight!));
+        Assert.True(Differs(init.Learngenes[2].Attn.Qkv.weight!, result.Model.Learngenes[2].Attn.Qkv.weight!));
+        Assert.True(Differs(snapshots[1].Head.weight!, result.Model.Head.weight!));
         // The returned model is the last snapshot, fully trainable again, and saved in the run folder.
         SameValues(snapshots[2], result.Model, "final model vs phase-3 snapshot");
-        Assert.All(result.Model.Parameters(), p => Assert.True(p.RequiresGrad));
+        Assert.All(result.Model.parameters(), p => Assert.True(p.requires_grad));
+        Assert.False(result.Model.training);
         SameValues(LearngeneFile.Load(Path.Combine(folder, LearngeneDecomposition.LearngeneFileName)), result.Model, "final file");
 
         // A second run reuses every phase and gives the same model.
@@ -79,10 +83,10 @@ public sealed class LearngeneDecompositionTests : IDisposable
         var result = Decomposer(hp).Fit(null, Train, Test, Path.Combine(_dir, "frozen"));
         var phase1 = LearngeneFile.Load(Path.Combine(result.Phases[0].RunFolder!, LearngeneDecomposition.LearngeneFileName));
         Assert.Equal(2 * LearngeneStack.BlockParameters(hp.Config()), result.Phases[1].TrainableParameters);
-        foreach (var (name, t) in phase1.StateDict().Where(kv => !kv.Key.StartsWith("learngenes.")))
-            GenesTestUtil.Identical(t, result.Model.StateDict()[name], name);
+        foreach (var (name, t) in phase1.state_dict().Where(kv => !kv.Key.StartsWith("learngenes.", StringComparison.Ordinal)))
+            Identical(t, result.Model.state_dict()[name], name);
         // Zero-initialised A₂, A₃ trained away from zero.
-        Assert.Contains(result.Model.Learngenes[2].Mlp.Fc2.Weight.ToArray(), v => v != 0);
+        Assert.Contains(Values(result.Model.Learngenes[2].Mlp.Fc2.weight!), v => v != 0);
     }
 
     [Fact]
@@ -95,7 +99,7 @@ public sealed class LearngeneDecompositionTests : IDisposable
         Assert.Equal((3, 1, 9), (phase.Learngenes, phase.FirstTrained, phase.Steps));
         Assert.Equal(9, result.TotalSteps);
         var init = LearngeneDecomposition.CreateModel(hp, 3);
-        for (int n = 0; n < 3; n++) Assert.True(Differs(init.Learngenes[n].Mlp.Fc1.Weight, result.Model.Learngenes[n].Mlp.Fc1.Weight), $"A_{n + 1} did not train.");
+        for (int n = 0; n < 3; n++) Assert.True(Differs(init.Learngenes[n].Mlp.Fc1.weight!, result.Model.Learngenes[n].Mlp.Fc1.weight!), $"A_{n + 1} did not train.");
         // Same initial learngenes as the incremental run (each A_n has its own seed).
         var incremental = LearngeneDecomposition.CreateModel(Hp, 1);
         incremental.Learngenes.AddLearngene(); incremental.Learngenes.AddLearngene();

@@ -1,6 +1,9 @@
 using Shrink.Genes;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
+using Shrink.IO;
+using Shrink.Torch;
+using TorchSharp;
+using static Shrink.Tests.Genes.GenesTestUtil;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Genes;
 
@@ -10,25 +13,28 @@ public sealed class LearngeneFileTests : IDisposable
     private readonly TempFolder _temp = new("genes");
     private string _dir => _temp.Path;
 
+    public LearngeneFileTests() => TorchNative.EnsureLoaded();
+
     public void Dispose() => _temp.Dispose();
 
     private static LearngeneVit Model(int k = 3) =>
-        new(GenesTestUtil.Tiny(5, classToken: false) with { MlpRatio = 1.5 }, k, LearngeneBasis.Fourier, LearngeneIndexing.Tleg, LearngeneInit.BlockLike, seed: 8);
+        new(Tiny(5, classToken: false) with { MlpRatio = 1.5 }, k, LearngeneBasis.Fourier, LearngeneIndexing.Tleg, LearngeneInit.BlockLike, seed: 8);
 
     [Fact]
     public void RoundTripKeepsEveryTensorAndSetting()
     {
         var model = Model();
-        GenesTestUtil.Randomize(model.Learngenes, 1);
+        Randomize(model.Learngenes, 1);
         var path = Path.Combine(_dir, "genes.safetensors");
         LearngeneFile.Save(path, model);
         var loaded = LearngeneFile.Load(path);
         Assert.Equal(model.Config, loaded.Config);
         Assert.Equal((LearngeneBasis.Fourier, LearngeneIndexing.Tleg, LearngeneInit.BlockLike, 3),
             (loaded.Learngenes.Basis, loaded.Learngenes.Indexing, loaded.Learngenes.Init, loaded.Count));
-        foreach (var (name, t) in model.StateDict()) GenesTestUtil.Identical(t, loaded.StateDict()[name], name);
-        var x = GenesTestUtil.Images(2, 3);
-        using (Tensor.NoGrad()) GenesTestUtil.Identical(model.Forward(x), loaded.Forward(x), "logits after a round trip");
+        foreach (var (name, t) in model.state_dict()) Identical(t, loaded.state_dict()[name], name);
+        Assert.All(loaded.parameters(), p => Assert.True(p.requires_grad));
+        var x = Images(2, 3);
+        using (no_grad()) Identical(model.forward(x), loaded.forward(x), "logits after a round trip");
         var names = SafeTensors.ReadTensorInfos(path).Select(i => i.Name).ToArray();
         Assert.Contains("learngenes.2.mlp.fc2.bias", names);
         Assert.Contains("learngenes.0.attn.qkv.weight", names);
@@ -51,7 +57,7 @@ public sealed class LearngeneFileTests : IDisposable
     {
         var model = Model();
         var plain = Path.Combine(_dir, "plain.safetensors");
-        SafeTensors.Save(plain, model.StateDict());
+        SafeTensors.Save(plain, model.state_dict());
         Assert.Contains("no 'format' metadata", Assert.Throws<LearngeneFileException>(() => LearngeneFile.Load(plain)).Message);
 
         var path = Path.Combine(_dir, "meta.safetensors");
@@ -78,7 +84,7 @@ public sealed class LearngeneFileTests : IDisposable
         var meta = SafeTensors.ReadMetadata(path).ToDictionary();
         var tensors = SafeTensors.Load(path);
 
-        var wrong = new Dictionary<string, Tensor>(tensors) { ["learngenes.1.attn.qkv.weight"] = Tensor.Zeros(24, 4) };
+        var wrong = new Dictionary<string, Tensor>(tensors) { ["learngenes.1.attn.qkv.weight"] = zeros(24, 4) };
         SafeTensors.Save(path, wrong, meta);
         var e = Assert.Throws<LearngeneFileException>(() => LearngeneFile.Load(path));
         Assert.Contains("tensor 'learngenes.1.attn.qkv.weight' has shape (24, 4), expected (24, 8)", e.Message);

@@ -1,5 +1,7 @@
 using Shrink.Models;
-using Shrink.Tensors;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using Tol = Shrink.Tests.Golden.GoldenTests.Tol;
 
@@ -14,8 +16,8 @@ namespace Shrink.Tests.Golden;
 /// included) is random, so every gradient is non-trivial.
 /// </summary>
 /// <remarks>
-/// The parameters are loaded by their timm names with <c>LoadStateDict(strict: true)</c> and no mapping table: a
-/// name or shape that differs from timm's fails the load. The model runs in training mode with every dropout and
+/// The parameters are loaded by their timm names with <c>LoadStateDictChecked(strict: true)</c> and no mapping table:
+/// a name or shape that differs from timm's fails the load. The attention runs fused and explicit (both must match). The model runs in training mode with every dropout and
 /// drop-path rate 0 (PyTorch's reference is in train mode too, where DeiT returns both heads), and
 /// L = Σ logits ⊙ w (+ Σ logits_dist ⊙ w_dist) is backpropagated to the input and to every parameter.
 /// </remarks>
@@ -55,19 +57,21 @@ public class VitGoldenTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("vit")]
-    [InlineData("deit")]
-    public void WholeModelMatchesTorch(string name)
+    [InlineData("vit", true)]
+    [InlineData("vit", false)]
+    [InlineData("deit", true)]
+    [InlineData("deit", false)]
+    public void WholeModelMatchesTorch(string name, bool fused)
     {
         var file = GoldenFile.Load("vit");
         var config = ConfigOf(name);
-        var model = new VisionTransformer(config, seed: 12345);
+        var model = new VisionTransformer(config, seed: 12345) { FusedAttention = fused };
         var state = file.Keys.Where(k => IsParameterKey(name, k)).ToDictionary(k => k[(name.Length + 1)..], k => file[k]);
-        model.LoadStateDict(state, strict: true);                                    // by timm name, no mapping table
-        model.Train();
+        model.LoadStateDictChecked(state, strict: true, source: "vit.safetensors");   // by timm name, no mapping table
+        model.train();
 
-        var x = file.Copy(name + ".in0").RequiresGrad_();                            // (3, C, 12, 12)
-        var o = model.ForwardFeatures(x);
+        var x = file.Copy(name + ".in0").requires_grad_();                             // (3, C, 12, 12)
+        var o = model.ForwardIntermediates(x);
         var outs = config.DistillationToken
             ? new[] { (o.Logits, "out0", "w0"), (o.DistillationLogits!, "out1", "w1") }
             : new[] { (o.Logits, "out", "w") };
@@ -76,28 +80,28 @@ public class VitGoldenTests(ITestOutputHelper output)
         foreach (var (logits, outKey, wKey) in outs)
         {
             Check(name, $"{name}.{outKey}", logits, file[$"{name}.{outKey}"]);
-            var term = (logits * file[$"{name}.{wKey}"]).Sum();
+            var term = (logits * file[$"{name}.{wKey}"]).sum();
             loss = loss is null ? term : loss + term;
         }
-        loss!.Backward();
+        loss!.backward();
 
-        Assert.True(x.Grad is not null, $"{name}: the input received no gradient.");
-        Check(name, $"{name}.grad0", x.Grad!, file[$"{name}.grad0"]);
+        Assert.True(x.grad is not null, $"{name}: the input received no gradient.");
+        Check(name, $"{name}.grad0", x.grad!, file[$"{name}.grad0"]);
         var gradNames = file.Keys.Where(k => k.StartsWith(name + ".grad.", StringComparison.Ordinal))
             .Select(k => k[(name + ".grad.").Length..]).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(model.NamedParameters().Select(p => p.Name).Order(StringComparer.Ordinal), gradNames);
-        foreach (var (pname, p) in model.NamedParameters())
+        Assert.Equal(model.named_parameters().Select(p => p.name).Order(StringComparer.Ordinal), gradNames);
+        foreach (var (pname, p) in model.named_parameters())
         {
-            Assert.True(p.Grad is not null, $"{name}: parameter {pname} received no gradient.");
-            Check(name, $"{name}.grad.{pname}", p.Grad!, file[$"{name}.grad.{pname}"]);
+            Assert.True(p.grad is not null, $"{name}: parameter {pname} received no gradient.");
+            Check(name, $"{name}.grad.{pname}", p.grad!, file[$"{name}.grad.{pname}"]);
         }
 
         if (config.DistillationToken)
         {
             // DeiT at inference: the mean of both heads (PyTorch's eval-mode output).
-            model.Eval();
-            using var _ = Tensor.NoGrad();
-            Check(name, $"{name}.prediction", model.Forward(file[name + ".in0"]), file[name + ".prediction"]);
+            model.eval();
+            using var _ = no_grad();
+            Check(name, $"{name}.prediction", model.forward(file[name + ".in0"]), file[name + ".prediction"]);
         }
     }
 
@@ -115,8 +119,8 @@ public class VitGoldenTests(ITestOutputHelper output)
     /// </summary>
     private void Check(string caseName, string key, Tensor ours, Tensor reference)
     {
-        var a = ours.ToArray();
-        var b = reference.ToArray();
+        var a = GoldenFile.Values(ours);
+        var b = GoldenFile.Values(reference);
         double maxAbs = 0, maxUsed = 0, maxRef = 0;
         for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
         {

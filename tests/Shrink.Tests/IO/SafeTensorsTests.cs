@@ -1,7 +1,10 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
+using Shrink.IO;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.IO;
 
@@ -14,6 +17,8 @@ public sealed class SafeTensorsTests : IDisposable
 {
     private readonly TempFolder _temp = new("safetensors");
     private string _dir => _temp.Path;
+
+    public SafeTensorsTests() => TorchNative.EnsureLoaded();
 
     public void Dispose() => _temp.Dispose();
 
@@ -50,10 +55,19 @@ public sealed class SafeTensorsTests : IDisposable
         return b;
     }
 
+    /// <summary>The values of a float32 tensor in row-major order (any layout, any device).</summary>
+    private static float[] Values(Tensor t)
+    {
+        using var c = t.detach().cpu().contiguous();
+        return c.numel() == 0 ? [] : c.data<float>().ToArray();   // TorchSharp's ToArray throws on an empty tensor
+    }
+
+    private static float[] Values(Dictionary<string, Tensor> loaded, string name) => Values(loaded[name]);
+
     private static void AssertSameTensor(Tensor expected, Tensor actual)
     {
-        Assert.Equal(expected.Shape, actual.Shape);
-        Assert.Equal(expected.ToArray(), actual.ToArray());
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.Equal(Values(expected), Values(actual));
     }
 
     private static SafeTensorsFormatException Rejects(byte[] file) =>
@@ -64,23 +78,23 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void RoundTripKeepsShapesValuesAndOrder()
     {
-        var g = new Generator(11);
-        var square = Tensor.Randn([3, 4], g);
+        var g = Seed.Generator(11);
+        var square = randn([3, 4], generator: g);
         var tensors = new Dictionary<string, Tensor>
         {
-            ["blocks.0.attn.qkv.weight"] = Tensor.Randn([6, 2], g),
-            ["scalar"] = Tensor.Scalar(-1.25f),
-            ["empty"] = Tensor.Zeros(0, 5),
-            ["cube"] = Tensor.Randn([2, 3, 4], g),
-            ["transposed"] = square.Transpose(0, 1),            // non-contiguous view
-            ["narrowed"] = square.Narrow(1, 1, 2),               // non-contiguous view
-            ["expanded"] = Tensor.FromArray([1f, 2f, 3f], 3, 1).Expand(3, 4), // stride-0 view
-            ["also empty"] = Tensor.Zeros(2, 0, 3),
-            ["ünïcode/π \"quoted\"\n\ttab\u0001"] = Tensor.FromArray([7f, 8f], 2),
-            ["a"] = Tensor.FromArray([float.PositiveInfinity, float.NaN, -0f, float.Epsilon], 4),
+            ["blocks.0.attn.qkv.weight"] = randn([6, 2], generator: g),
+            ["scalar"] = tensor(-1.25f),
+            ["empty"] = zeros(0, 5),
+            ["cube"] = randn([2, 3, 4], generator: g),
+            ["transposed"] = square.transpose(0, 1),            // non-contiguous view
+            ["narrowed"] = square.narrow(1, 1, 2),               // non-contiguous view
+            ["expanded"] = tensor(new[] { 1f, 2f, 3f }).reshape(3, 1).expand(3, 4), // stride-0 view
+            ["also empty"] = zeros(2, 0, 3),
+            ["ünïcode/π \"quoted\"\n\ttab\u0001"] = tensor(new[] { 7f, 8f }),
+            ["a"] = tensor(new[] { float.PositiveInfinity, float.NaN, -0f, float.Epsilon }),
         };
-        Assert.False(tensors["transposed"].IsContiguous);
-        Assert.False(tensors["narrowed"].IsContiguous);
+        Assert.False(tensors["transposed"].is_contiguous());
+        Assert.False(tensors["narrowed"].is_contiguous());
 
         string path = PathOf("round.safetensors");
         SafeTensors.Save(path, tensors);
@@ -88,10 +102,12 @@ public sealed class SafeTensorsTests : IDisposable
 
         Assert.Equal(tensors.Keys, loaded.Keys); // data order = save order
         foreach (var (name, t) in tensors) AssertSameTensor(t, loaded[name]);
-        Assert.Equal(0, loaded["scalar"].Rank);
-        Assert.Equal(-1.25f, loaded["scalar"].Item());
-        Assert.True(loaded["transposed"].IsContiguous);
-        Assert.Equal(BitConverter.SingleToInt32Bits(-0f), BitConverter.SingleToInt32Bits(loaded["a"].ToArray()[2]));
+        Assert.Equal(0, loaded["scalar"].dim());
+        Assert.Equal(-1.25f, loaded["scalar"].item<float>());
+        Assert.True(loaded["transposed"].is_contiguous());
+        Assert.All(loaded.Values, t => Assert.Equal(ScalarType.Float32, t.dtype));
+        Assert.All(loaded.Values, t => Assert.Equal(DeviceType.CPU, t.device_type));
+        Assert.Equal(BitConverter.SingleToInt32Bits(-0f), BitConverter.SingleToInt32Bits(Values(loaded, "a")[2]));
 
         // Serialize, Save(Stream) and Save(path) write the same bytes; all load back the same.
         var bytes = SafeTensors.Serialize(tensors);
@@ -107,7 +123,8 @@ public sealed class SafeTensorsTests : IDisposable
         var infos = SafeTensors.ReadTensorInfos(path);
         Assert.Equal(tensors.Keys, infos.Select(i => i.Name));
         Assert.All(infos, i => Assert.Equal("F32", i.DType));
-        Assert.Equal([4, 3], infos.Single(i => i.Name == "transposed").Shape);
+        Assert.Equal([4L, 3L], infos.Single(i => i.Name == "transposed").Shape);
+        Assert.Equal(12, infos.Single(i => i.Name == "transposed").Numel);
     }
 
     [Fact]
@@ -123,12 +140,12 @@ public sealed class SafeTensorsTests : IDisposable
     {
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["zeta"] = "last", ["ключ"] = "значение \"q\" \\ \n", ["empty"] = "" };
         string path = PathOf("meta.safetensors");
-        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = Tensor.Ones(2) }, meta);
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = ones(2) }, meta);
         var read = SafeTensors.ReadMetadata(path);
         Assert.Equal(meta.OrderBy(kv => kv.Key, StringComparer.Ordinal), read.OrderBy(kv => kv.Key, StringComparer.Ordinal));
 
         // No metadata: empty map; metadata keys are written sorted (as the official writer's BTreeMap).
-        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = Tensor.Ones(2) });
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = ones(2) });
         Assert.Empty(SafeTensors.ReadMetadata(path));
         var json = Encoding.UTF8.GetString(SafeTensors.Serialize(new Dictionary<string, Tensor>(), new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" }).AsSpan(8));
         Assert.Equal("{\"__metadata__\":{\"a\":\"1\",\"b\":\"2\"}}      ", json); // 34 bytes + 6 spaces
@@ -137,13 +154,43 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void LoadedTensorsOutliveTheCurrentScope()
     {
-        var bytes = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["w"] = Tensor.FromArray([1f, 2f], 2) });
+        var bytes = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["w"] = tensor(new[] { 1f, 2f }) });
         Dictionary<string, Tensor> loaded;
-        using (TensorScope.Begin())
+        using (NewDisposeScope())
         {
             loaded = SafeTensors.Load(bytes);
+            var other = SafeTensors.Load(new MemoryStream(bytes));
+            Assert.Equal([1f, 2f], Values(other, "w"));
         }
-        Assert.Equal([1f, 2f], loaded["w"].ToArray());
+        Assert.Equal([1f, 2f], Values(loaded, "w"));
+        loaded["w"].Dispose(); // the caller owns them
+    }
+
+    [Fact]
+    public void WritesAnyRealDtypeAsF32AndDetachesFromAutograd()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn([2, 3], generator: Seed.Generator(3)).requires_grad_();   // a parameter-like leaf
+        var y = (w * 2).sum();                                                     // part of a graph
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["w"] = w,
+            ["y"] = y,
+            ["d"] = tensor(new[] { 0.1, 1e300 }),                                  // float64: rounds (1e300 → +∞)
+            ["i"] = tensor(new long[] { 3, -7, 16777217 }),                         // int64: 2²⁴ + 1 rounds to 2²⁴
+            ["b"] = tensor(new[] { true, false }),
+            ["h"] = tensor(new[] { 1.5f, -2f }).to(ScalarType.Float16),
+        };
+        var loaded = SafeTensors.Load(SafeTensors.Serialize(tensors));
+        Assert.Equal(Values(w), Values(loaded, "w"));
+        Assert.False(loaded["w"].requires_grad);
+        Assert.Equal(Values(w).Sum() * 2, Values(loaded, "y")[0], 4);
+        Assert.Equal([(float)0.1, float.PositiveInfinity], Values(loaded, "d"));
+        Assert.Equal([3f, -7f, 16777216f], Values(loaded, "i"));
+        Assert.Equal([1f, 0f], Values(loaded, "b"));
+        Assert.Equal([1.5f, -2f], Values(loaded, "h"));
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["c"] = complex(ones(2), zeros(2)) }));
+        Assert.Contains("complex", e.Message);
     }
 
     // ------------------------------------------------------------------ byte layout
@@ -169,7 +216,7 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal(Convert.FromHexString(pythonHex), expected.ToArray());
 
         var bytes = SafeTensors.Serialize(
-            new Dictionary<string, Tensor> { ["a"] = Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2), ["b"] = Tensor.Scalar(0.5f) },
+            new Dictionary<string, Tensor> { ["a"] = tensor(new[] { 1f, 2f, 3f, 4f }).reshape(2, 2), ["b"] = tensor(0.5f) },
             new Dictionary<string, string> { ["format"] = "pt" });
         Assert.Equal(expected.ToArray(), bytes);
     }
@@ -177,7 +224,7 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void EscapesNamesLikeSerdeJson()
     {
-        var bytes = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["q\"b\\n\n\u001fé"] = Tensor.Zeros(0) });
+        var bytes = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["q\"b\\n\n\u001fé"] = zeros(0) });
         var json = Encoding.UTF8.GetString(bytes.AsSpan(8)).TrimEnd(' ');
         Assert.Equal("{\"q\\\"b\\\\n\\n\\u001fé\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", json);
         Assert.Equal(0, (bytes.Length - 8) % 8);
@@ -193,7 +240,7 @@ public sealed class SafeTensorsTests : IDisposable
         float[] expected = [0f, -0f, 1f, -2.5f, 65504f, 6.103515625e-05f, 5.960464477539063e-08f, 6.097555160522461e-05f,
             float.PositiveInfinity, float.NegativeInfinity, BitConverter.Int32BitsToSingle(0x7FC00000)]; // quiet NaN, sign clear
         var file = Forge("{\"h\":{\"dtype\":\"F16\",\"shape\":[11],\"data_offsets\":[0,22]}}", U16(bits));
-        var got = SafeTensors.Load(file)["h"].ToArray();
+        var got = Values(SafeTensors.Load(file), "h");
         for (int i = 0; i < expected.Length; i++)
             Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(got[i]));
     }
@@ -206,7 +253,7 @@ public sealed class SafeTensorsTests : IDisposable
         float[] expected = [0f, 1f, -2f, 3.140625f, 9.183549615799121e-41f, 1.1663108e-38f, float.PositiveInfinity,
             float.NegativeInfinity, float.NaN, 3.3895313892515355e+38f, -0f];
         var file = Forge("{\"b\":{\"dtype\":\"BF16\",\"shape\":[11],\"data_offsets\":[0,22]}}", U16(bits));
-        var got = SafeTensors.Load(file)["b"].ToArray();
+        var got = Values(SafeTensors.Load(file), "b");
         for (int i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i], got[i]);
@@ -230,11 +277,11 @@ public sealed class SafeTensorsTests : IDisposable
         var file = Forge(header, data.ToArray());
         var loaded = SafeTensors.Load(file);
         Assert.Equal(["h", "d", "b", "f"], loaded.Keys);
-        Assert.Equal([1f, 2f], loaded["h"].ToArray());
-        Assert.Equal((float)0.1, loaded["d"].Item());
-        Assert.Equal(3f, loaded["b"].Item());
-        Assert.Equal([2, 1], loaded["f"].Shape);
-        Assert.Equal([5f, 6f], loaded["f"].ToArray());
+        Assert.Equal([1f, 2f], Values(loaded, "h"));
+        Assert.Equal((float)0.1, loaded["d"].item<float>());
+        Assert.Equal(3f, loaded["b"].item<float>());
+        Assert.Equal([2L, 1L], loaded["f"].shape);
+        Assert.Equal([5f, 6f], Values(loaded, "f"));
 
         // The stream and file paths read the same.
         string path = PathOf("mixed.safetensors");
@@ -257,21 +304,21 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal("pt", SafeTensors.ReadMetadata(path)["format"]);
         foreach (var name in new[] { "half", "bfloat" })
         {
-            Assert.Equal([8, 8], loaded[name].Shape);
-            var expected = loaded[name + ".f32"].ToArray().Select(BitConverter.SingleToInt32Bits);
-            Assert.Equal(expected, loaded[name].ToArray().Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal([8L, 8L], loaded[name].shape);
+            var expected = Values(loaded, name + ".f32").Select(BitConverter.SingleToInt32Bits);
+            Assert.Equal(expected, Values(loaded, name).Select(BitConverter.SingleToInt32Bits));
         }
     }
 
     [Fact]
     public void LoadsFromTheCurrentPositionOfASeekableStream()
     {
-        var file = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray([4f, 5f], 2) });
+        var file = SafeTensors.Serialize(new Dictionary<string, Tensor> { ["x"] = tensor(new[] { 4f, 5f }) });
         var ms = new MemoryStream();
         ms.Write([9, 9, 9]);
         ms.Write(file);
         ms.Position = 3;
-        Assert.Equal([4f, 5f], SafeTensors.Load(ms)["x"].ToArray());
+        Assert.Equal([4f, 5f], Values(SafeTensors.Load(ms), "x"));
     }
 
     [Fact]
@@ -281,8 +328,17 @@ public sealed class SafeTensorsTests : IDisposable
                          "\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"d\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[4,4]}}", F32(2f));
         var loaded = SafeTensors.Load(file);
         Assert.Equal(["a", "b", "c", "d"], loaded.Keys);
-        Assert.Equal([3, 0], loaded["b"].Shape);
-        Assert.Equal(2f, loaded["c"].ToArray()[0]);
+        Assert.Equal([3L, 0L], loaded["b"].shape);
+        Assert.Equal(2f, Values(loaded, "c")[0]);
+    }
+
+    [Fact]
+    public void EmptyTensorsMayHaveDimensionsBeyondInt32()
+    {
+        // libtorch sizes are int64: an empty tensor may have a huge axis, as long as the layout's strides fit in an int64.
+        var loaded = SafeTensors.Load(Forge("{\"x\":{\"dtype\":\"F32\",\"shape\":[0,3000000000],\"data_offsets\":[0,0]}}", 0));
+        Assert.Equal([0L, 3000000000L], loaded["x"].shape);
+        Assert.Equal([0L, 3000000000L], SafeTensors.Load(SafeTensors.Serialize(loaded))["x"].shape);
     }
 
     // ------------------------------------------------------------------ validation
@@ -322,7 +378,8 @@ public sealed class SafeTensorsTests : IDisposable
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[18446744073709551616],\"data_offsets\":[0,8]}}", 8, "axis 0 is 18446744073709551616")]
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8, "overflows")]
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,8]}}", 8, "overflows")]
-    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[0,3000000000],\"data_offsets\":[0,0]}}", 0, "axis 1 exceeds this library's limit")]
+    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[0,4611686018427387904,2],\"data_offsets\":[0,0]}}", 0, "overflows: the product of its dimensions")]
+    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[0,9223372036854775808],\"data_offsets\":[0,0]}}", 0, "overflows")]
     // sizes and offsets
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "needs 8 bytes, but its data_offsets [0, 4] span 4")]
     [InlineData("{\"x\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "needs 8 bytes")]
@@ -413,9 +470,9 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void SaveRejectsReservedAndInvalidNames()
     {
-        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["__metadata__"] = Tensor.Ones(1) }));
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["__metadata__"] = ones(1) }));
         Assert.Contains("reserved", e.Message);
-        Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["bad\ud800"] = Tensor.Ones(1) }));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor> { ["bad\ud800"] = ones(1) }));
         Assert.Throws<ArgumentException>(() => SafeTensors.Serialize(new Dictionary<string, Tensor>(), new Dictionary<string, string> { ["k"] = "\udc00" }));
     }
 
@@ -423,25 +480,31 @@ public sealed class SafeTensorsTests : IDisposable
     public void FailedSaveLeavesTheOriginalFileAndNoTempFile()
     {
         string path = PathOf("model.safetensors");
-        var original = new Dictionary<string, Tensor> { ["w"] = Tensor.FromArray([1f, 2f, 3f], 3) };
+        var original = new Dictionary<string, Tensor> { ["w"] = tensor(new[] { 1f, 2f, 3f }) };
         SafeTensors.Save(path, original);
         var before = File.ReadAllBytes(path);
 
         // 1. The tensor list throws while being enumerated.
-        Assert.Throws<InvalidOperationException>(() => SafeTensors.Save(path, new ThrowingDictionary(Tensor.Ones(4))));
+        Assert.Throws<InvalidOperationException>(() => SafeTensors.Save(path, new ThrowingDictionary(ones(4))));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal([path], Directory.GetFiles(_dir));
 
-        // 2. The write fails midway: header and first tensor written, the second tensor's storage was released.
+        // 2. A tensor was disposed: refused while the header is built, before the file system is touched.
         Tensor released;
-        using (TensorScope.Begin()) released = Tensor.Ones(1000);
-        var failing = new Dictionary<string, Tensor> { ["first"] = Tensor.Ones(1000), ["released"] = released };
-        Assert.Throws<ObjectDisposedException>(() => SafeTensors.Save(path, failing));
+        using (NewDisposeScope()) released = ones(1000);
+        Assert.Throws<InvalidOperationException>(() => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["first"] = ones(1000), ["released"] = released }));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal([path], Directory.GetFiles(_dir));
 
-        // 3. A successful save replaces the file.
-        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["v"] = Tensor.Zeros(2) });
+        // 3. The write fails midway: header and first tensor written, then the second (a meta tensor: a shape, no data)
+        //    cannot be copied to the CPU.
+        var failing = new Dictionary<string, Tensor> { ["first"] = ones(1000), ["meta"] = empty([1000], device: device("meta")) };
+        Assert.Throws<ExternalException>(() => SafeTensors.Save(path, failing));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(_dir));
+
+        // 4. A successful save replaces the file.
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["v"] = zeros(2) });
         Assert.Equal(["v"], SafeTensors.Load(path).Keys);
         Assert.Equal([path], Directory.GetFiles(_dir));
     }
@@ -473,17 +536,14 @@ public sealed class SafeTensorsTests : IDisposable
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             try
             {
-                switch (c % 20)
+                var result = (c % 20) switch
                 {
-                    case 0: SafeTensors.Load(new NonSeekableStream(file)); break;
-                    case 1: SafeTensors.Load(new MemoryStream(file)); break;
-                    case 2:
-                        string path = PathOf("fuzz.safetensors");
-                        File.WriteAllBytes(path, file);
-                        SafeTensors.Load(path);
-                        break;
-                    default: SafeTensors.Load(file); break;
-                }
+                    0 => SafeTensors.Load(new NonSeekableStream(file)),
+                    1 => SafeTensors.Load(new MemoryStream(file)),
+                    2 => SafeTensors.Load(_temp.Write("fuzz.safetensors", file)),
+                    _ => SafeTensors.Load(file),
+                };
+                foreach (var t in result.Values) t.Dispose();
                 loaded++;
             }
             catch (SafeTensorsFormatException) { rejected++; }

@@ -1,5 +1,7 @@
 using Shrink.Models;
-using Shrink.Tensors;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using static Shrink.Tests.Models.ModelTestUtil;
 
 namespace Shrink.Tests.Models;
@@ -9,21 +11,21 @@ public class InvolutionNetTests
     [Fact]
     public void ShapesOnFashionMnistAndCifarSizedInputs()
     {
-        var m = InvolutionNet.Create("rednet11_w16", generator: new Generator(1));
+        var m = InvolutionNet.Create("rednet11_w16", seed: 1);
         var x = Images(3, 1, 28, 28, 1);
         AssertShape(m.ForwardFeatures(x), 3, 256, 7, 7);
         AssertShape(m.ForwardHead(m.ForwardFeatures(x), preLogits: true), 3, 256);
-        AssertShape(m.Forward(x), 3, 10);
+        AssertShape(m.forward(x), 3, 10);
         Assert.Equal(256, m.NumFeatures);
 
-        var c = InvolutionNet.Create("rednet11_w16_k5", inChannels: 3, imageSize: 32, generator: new Generator(1));
-        AssertShape(c.Forward(Images(2, 3, 32, 32, 2)), 2, 10);
+        var c = InvolutionNet.Create("rednet11_w16_k5", inChannels: 3, imageSize: 32, seed: 1);
+        AssertShape(c.forward(Images(2, 3, 32, 32, 2)), 2, 10);
     }
 
     [Fact]
     public void ParameterNamesFollowRedNet()
     {
-        var sd = InvolutionNet.Create("rednet11_w16").StateDict();
+        var sd = InvolutionNet.Create("rednet11_w16").state_dict();
         AssertShape(sd["conv1.weight"], 16, 1, 3, 3);
         AssertShape(sd["bn1.running_var"], 16);
         AssertShape(sd["layer1.0.conv1.weight"], 16, 16, 1, 1);
@@ -37,7 +39,7 @@ public class InvolutionNetTests
         AssertShape(sd["layer1.0.downsample.0.weight"], 64, 16, 1, 1);
         AssertShape(sd["layer3.0.downsample.1.weight"], 256);
         AssertShape(sd["fc.weight"], 10, 256);
-        Assert.Contains("layer3.1.conv2.conv1.conv.weight", InvolutionNet.Create("rednet20_w16").StateDict().Keys);
+        Assert.Contains("layer3.1.conv2.conv1.conv.weight", InvolutionNet.Create("rednet20_w16").state_dict().Keys);
     }
 
     [Fact]
@@ -86,26 +88,26 @@ public class InvolutionNetTests
 
     [Fact]
     public void StateDictRoundTrip() =>
-        AssertStateDictRoundTrip(new InvolutionNet(generator: new Generator(1)), new InvolutionNet(generator: new Generator(2)), Images(4, 1, 28, 28, 3));
+        AssertStateDictRoundTrip(new InvolutionNet(seed: 1), new InvolutionNet(seed: 2), Images(4, 1, 28, 28, 3));
 
     [Fact]
     public void ForwardBackwardReachesEveryParameter() =>
-        AssertForwardBackward(new InvolutionNet(generator: new Generator(1)), Images(4, 1, 28, 28, 4), [1, 2, 5, 8]);
+        AssertForwardBackward(new InvolutionNet(seed: 1), Images(4, 1, 28, 28, 4), Targets(1, 2, 5, 8));
 
     [Fact]
     public void RejectsWrongInputWithShapeInMessage()
     {
         var m = new InvolutionNet();
-        Assert.Contains("[2, 28, 28]", Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(2, 28, 28))).Message);
+        Assert.Contains("(2, 28, 28)", Assert.Throws<ArgumentException>(() => m.forward(zeros(2, 28, 28))).Message);
         // 27 → 27 → 14: the stride-2 involution of the third stage sees 14, but the second stage sees 27 (odd).
-        Assert.Contains("multiple of the stride", Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(1, 1, 27, 27))).Message);
+        Assert.Contains("multiple of the stride", Assert.Throws<ArgumentException>(() => m.forward(zeros(1, 1, 27, 27))).Message);
     }
 
     [Fact]
     public void TinyConfigLearnsFixedBatch()
     {
         var (x, y) = FixedBatch(16);
-        var (first, last) = TrainSteps(new InvolutionNet(new InvolutionNetConfig(Width: 4, Stages: 2, Expansion: 2, GroupChannels: 4, ReductionRatio: 2), new Generator(1)), x, y, steps: 8, lr: 3e-2);
+        var (first, last) = TrainSteps(new InvolutionNet(new InvolutionNetConfig(Width: 4, Stages: 2, Expansion: 2, GroupChannels: 4, ReductionRatio: 2), 1), x, y, steps: 8, lr: 3e-2);
         Assert.True(last < 0.7f * first, $"loss {first} -> {last}");
     }
 
@@ -115,7 +117,7 @@ public class InvolutionNetTests
     public void OverfitsSixtyFourImages()
     {
         var (x, y) = FixedBatch();
-        var model = new InvolutionNet(generator: new Generator(1));
+        var model = new InvolutionNet(seed: 1);
         var (accuracy, steps) = Overfit(model, x, y, maxSteps: 60, lr: 1e-2);
         Assert.True(accuracy > 0.9, $"train accuracy {accuracy:P1} after {steps} steps");
     }

@@ -1,85 +1,88 @@
 using Shrink.Data;
-using Shrink.Tensors;
-using Shrink.Tensors.Nn;
-using Shrink.Tensors.Optim;
-using F = Shrink.Tensors.Functional;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Models;
 
 /// <summary>Checks shared by the model tests: state-dict round trip, forward + backward, and overfitting a fixed batch.</summary>
 internal static class ModelTestUtil
 {
-    /// <summary>The first 64 images of the bundled Fashion-MNIST training subset, normalised, with their labels.</summary>
-    public static (Tensor Images, int[] Labels) FixedBatch(int count = 64)
+    /// <summary>The first <paramref name="count"/> images of the bundled Fashion-MNIST training subset, normalised, with their labels as an int64 tensor.</summary>
+    public static (Tensor Images, Tensor Labels) FixedBatch(int count = 64)
     {
         var data = FashionMnist.LoadSubset("train").Take(count);
-        using var _ = TensorScope.Suspend();
-        return (data.ToTensor(Normalization.FashionMnist), [.. data.Labels]);
+        return (data.ToTensor(Normalization.FashionMnist), tensor(data.Labels.Select(y => (long)y).ToArray()));
     }
 
+    /// <summary>Int64 class targets.</summary>
+    public static Tensor Targets(params long[] labels) => tensor(labels);
+
     /// <summary>Asserts the shape of <paramref name="t"/>.</summary>
-    public static void AssertShape(Tensor t, params int[] shape) => Assert.Equal(shape, t.Shape);
+    public static void AssertShape(Tensor t, params long[] shape) => Assert.Equal(shape, t.shape);
 
     /// <summary>A deterministic input batch with values in [−1, 1).</summary>
-    public static Tensor Images(int b, int c, int h, int w, ulong seed) => Tensor.Rand([b, c, h, w], new Generator(seed)) * 2f - 1f;
+    public static Tensor Images(long b, long c, long h, long w, ulong seed) => rand([b, c, h, w], generator: Seed.Generator(seed)) * 2f - 1f;
+
+    /// <summary>The values of a tensor as a flat float array (any device, any layout).</summary>
+    public static float[] Values(Tensor t) => t.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
 
     /// <summary>
     /// Loads <paramref name="source"/>'s state dict into <paramref name="target"/> (built from another seed) after a training-mode
     /// forward has moved <paramref name="source"/>'s BatchNorm running statistics; both must then give identical eval outputs.
     /// </summary>
-    public static void AssertStateDictRoundTrip(Module<Tensor, Tensor> source, Module<Tensor, Tensor> target, Tensor x)
+    public static void AssertStateDictRoundTrip(nn.Module<Tensor, Tensor> source, nn.Module<Tensor, Tensor> target, Tensor x)
     {
-        source.Train();
-        using (Tensor.NoGrad()) source.Forward(x);
-        source.Eval(); target.Eval();
+        source.train();
+        using (no_grad()) source.forward(x);
+        source.eval(); target.eval();
         float[] expected, before;
-        using (Tensor.NoGrad()) { expected = source.Forward(x).ToArray(); before = target.Forward(x).ToArray(); }
+        using (no_grad()) { expected = Values(source.forward(x)); before = Values(target.forward(x)); }
         Assert.NotEqual(expected, before);
-        var state = source.StateDict(clone: true);
-        Assert.Equal(source.StateDict().Keys, target.StateDict().Keys);
-        var (missing, unexpected) = target.LoadStateDict(state);
+        Assert.Equal(source.state_dict().Keys, target.state_dict().Keys);
+        var (missing, unexpected) = target.LoadStateDictChecked(source.state_dict());
         Assert.Empty(missing); Assert.Empty(unexpected);
         float[] after;
-        using (Tensor.NoGrad()) after = target.Forward(x).ToArray();
+        using (no_grad()) after = Values(target.forward(x));
         Assert.Equal(expected, after);
-        source.Train(); target.Train();
+        source.train(); target.train();
     }
 
     /// <summary>Cross-entropy forward + backward: every parameter receives a finite, not identically zero, gradient.</summary>
-    public static void AssertForwardBackward(Module<Tensor, Tensor> model, Tensor x, int[] labels)
+    public static void AssertForwardBackward(nn.Module<Tensor, Tensor> model, Tensor x, Tensor labels)
     {
-        model.Train();
-        model.ZeroGrad(setToNone: true);
-        var loss = F.CrossEntropy(model.Forward(x), labels);
-        Assert.True(float.IsFinite(loss.Item()), $"loss {loss.Item()}");
-        loss.Backward();
-        foreach (var (name, p) in model.NamedParameters())
+        model.train();
+        model.zero_grad();
+        var loss = nn.functional.cross_entropy(model.forward(x), labels);
+        Assert.True(float.IsFinite(loss.item<float>()), $"loss {loss.item<float>()}");
+        loss.backward();
+        foreach (var (name, p) in model.named_parameters())
         {
-            Assert.True(p.Grad is not null, $"{name} received no gradient");
-            var g = p.Grad!.ToArray();
+            Assert.True(p.grad is not null, $"{name} received no gradient");
+            var g = Values(p.grad!);
             Assert.True(g.All(float.IsFinite), $"{name} has a non-finite gradient");
             Assert.True(g.Any(v => v != 0), $"{name} has an all-zero gradient");
         }
-        model.ZeroGrad(setToNone: true);
+        model.zero_grad();
     }
 
     /// <summary>
     /// Trains <paramref name="model"/> full-batch with AdamW on (x, labels) for at most <paramref name="maxSteps"/> steps, checking
     /// eval-mode train accuracy every 5 steps; returns the accuracy reached and the steps taken.
     /// </summary>
-    public static (double Accuracy, int Steps) Overfit(Module<Tensor, Tensor> model, Tensor x, int[] labels, int maxSteps, double lr)
+    public static (double Accuracy, int Steps) Overfit(nn.Module<Tensor, Tensor> model, Tensor x, Tensor labels, int maxSteps, double lr)
     {
-        var opt = new AdamW(model.Parameters(), lr: lr, weightDecay: 0);
+        var opt = optim.AdamW(model.parameters(), lr: lr, weight_decay: 0);
         double accuracy = 0;
         int step = 0;
         while (step < maxSteps)
         {
-            model.Train();
-            using (TensorScope.Begin())
+            model.train();
+            using (NewDisposeScope())
             {
-                opt.ZeroGrad();
-                F.CrossEntropy(model.Forward(x), labels).Backward();
-                opt.Step();
+                opt.zero_grad();
+                nn.functional.cross_entropy(model.forward(x), labels).backward();
+                opt.step();
             }
             step++;
             if (step % 5 == 0 || step == maxSteps)
@@ -88,7 +91,7 @@ internal static class ModelTestUtil
                 if (accuracy > 0.9) break;
             }
         }
-        model.Train();
+        model.train();
         return (accuracy, step);
     }
 
@@ -96,35 +99,31 @@ internal static class ModelTestUtil
     /// Full-batch AdamW on (x, labels) for <paramref name="steps"/> steps; returns the training loss before the first and after
     /// the last step (measured in training mode, i.e. with batch statistics).
     /// </summary>
-    public static (float First, float Last) TrainSteps(Module<Tensor, Tensor> model, Tensor x, int[] labels, int steps, double lr)
+    public static (float First, float Last) TrainSteps(nn.Module<Tensor, Tensor> model, Tensor x, Tensor labels, int steps, double lr)
     {
-        var opt = new AdamW(model.Parameters(), lr: lr, weightDecay: 0);
-        model.Train();
+        var opt = optim.AdamW(model.parameters(), lr: lr, weight_decay: 0);
+        model.train();
         float first = float.NaN;
         for (int step = 0; step < steps; step++)
         {
-            using var _ = TensorScope.Begin();
-            opt.ZeroGrad();
-            var loss = F.CrossEntropy(model.Forward(x), labels);
-            if (step == 0) first = loss.Item();
-            loss.Backward();
-            opt.Step();
+            using var _ = NewDisposeScope();
+            opt.zero_grad();
+            var loss = nn.functional.cross_entropy(model.forward(x), labels);
+            if (step == 0) first = loss.item<float>();
+            loss.backward();
+            opt.step();
         }
-        float last;
-        using (TensorScope.Begin())
-        using (Tensor.NoGrad())
-            last = F.CrossEntropy(model.Forward(x), labels).Item();
-        return (first, last);
+        using (NewDisposeScope())
+        using (no_grad())
+            return (first, nn.functional.cross_entropy(model.forward(x), labels).item<float>());
     }
 
     /// <summary>Eval-mode top-1 accuracy.</summary>
-    public static double Accuracy(Module<Tensor, Tensor> model, Tensor x, int[] labels)
+    public static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor x, Tensor labels)
     {
-        model.Eval();
-        int[] predicted;
-        using (TensorScope.Begin())
-        using (Tensor.NoGrad())
-            predicted = model.Forward(x).ArgMax(-1);
-        return predicted.Zip(labels).Count(p => p.First == p.Second) / (double)labels.Length;
+        model.eval();
+        using var _ = NewDisposeScope();
+        using var __ = no_grad();
+        return model.forward(x).argmax(-1).eq(labels).to_type(ScalarType.Float64).mean().item<double>();
     }
 }

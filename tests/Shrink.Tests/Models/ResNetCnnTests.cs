@@ -1,5 +1,7 @@
 using Shrink.Models;
-using Shrink.Tensors;
+using Shrink.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using static Shrink.Tests.Models.ModelTestUtil;
 
 namespace Shrink.Tests.Models;
@@ -9,24 +11,24 @@ public class ResNetCnnTests
     [Fact]
     public void ShapesOnFashionMnistAndCifarSizedInputs()
     {
-        var m = ResNetCnn.Create("resnet8_w16", generator: new Generator(1));
+        var m = ResNetCnn.Create("resnet8_w16", seed: 1);
         var x = Images(3, 1, 28, 28, 1);
         AssertShape(m.ForwardFeatures(x), 3, 64, 7, 7);
         AssertShape(m.ForwardHead(m.ForwardFeatures(x), preLogits: true), 3, 64);
-        AssertShape(m.Forward(x), 3, 10);
+        AssertShape(m.forward(x), 3, 10);
         Assert.Equal(64, m.NumFeatures);
 
-        var c = ResNetCnn.Create("resnet8_w16", inChannels: 3, numClasses: 100, imageSize: 32, generator: new Generator(1));
+        var c = ResNetCnn.Create("resnet8_w16", inChannels: 3, numClasses: 100, imageSize: 32, seed: 1);
         var xc = Images(2, 3, 32, 32, 2);
         AssertShape(c.ForwardFeatures(xc), 2, 64, 8, 8);
-        AssertShape(c.Forward(xc), 2, 100);
+        AssertShape(c.forward(xc), 2, 100);
     }
 
     [Fact]
     public void ParameterNamesFollowTorchvision()
     {
         var m = ResNetCnn.Create("resnet8_w16");
-        var sd = m.StateDict();
+        var sd = m.state_dict();
         AssertShape(sd["conv1.weight"], 16, 1, 3, 3);
         AssertShape(sd["bn1.weight"], 16);
         AssertShape(sd["bn1.running_mean"], 16);
@@ -42,8 +44,9 @@ public class ResNetCnnTests
         Assert.DoesNotContain(sd.Keys, k => k.StartsWith("layer1.0.downsample", StringComparison.Ordinal));
         Assert.DoesNotContain(sd.Keys, k => k.EndsWith("conv1.bias", StringComparison.Ordinal));
         Assert.Equal("conv1.weight", sd.Keys.First());
-        Assert.Equal("fc.bias", sd.Keys.Last());
-        var resnet20 = ResNetCnn.Create("resnet20_w16").StateDict();
+        Assert.Equal("fc.bias", m.named_parameters().Last().name);
+        Assert.Contains("layer3.0.downsample.1.num_batches_tracked", sd.Keys);
+        var resnet20 = ResNetCnn.Create("resnet20_w16").state_dict();
         Assert.Contains("layer3.2.bn2.weight", resnet20.Keys);
         Assert.DoesNotContain("layer3.3.bn2.weight", resnet20.Keys);
     }
@@ -100,34 +103,49 @@ public class ResNetCnnTests
     [Fact]
     public void SameSeedSameWeightsAndZeroInitResidual()
     {
-        var a = new ResNetCnn(generator: new Generator(5)).StateDict();
-        var b = new ResNetCnn(generator: new Generator(5)).StateDict();
-        var c = new ResNetCnn(generator: new Generator(6)).StateDict();
-        Assert.All(a.Keys, k => Assert.Equal(a[k].ToArray(), b[k].ToArray()));
-        Assert.NotEqual(a["layer1.0.conv1.weight"].ToArray(), c["layer1.0.conv1.weight"].ToArray());
+        var a = new ResNetCnn(seed: 5).state_dict();
+        var b = new ResNetCnn(seed: 5).state_dict();
+        var c = new ResNetCnn(seed: 6).state_dict();
+        Assert.All(a.Keys, k => Assert.Equal(Values(a[k]), Values(b[k])));
+        Assert.NotEqual(Values(a["layer1.0.conv1.weight"]), Values(c["layer1.0.conv1.weight"]));
         // Kaiming normal, fan_out = 16·9: std √(2/144) ≈ 0.118.
-        var w = a["layer1.0.conv1.weight"].ToArray();
+        var w = Values(a["layer1.0.conv1.weight"]);
         double std = Math.Sqrt(w.Select(v => (double)v * v).Average());
         Assert.InRange(std, 0.118 * 0.85, 0.118 * 1.15);
-        var z = new ResNetCnn(new ResNetCnnConfig(ZeroInitResidual: true)).StateDict();
-        Assert.All(z["layer2.0.bn2.weight"].ToArray(), v => Assert.Equal(0f, v));
-        Assert.All(z["layer2.0.bn1.weight"].ToArray(), v => Assert.Equal(1f, v));
+        var z = new ResNetCnn(new ResNetCnnConfig(ZeroInitResidual: true)).state_dict();
+        Assert.All(Values(z["layer2.0.bn2.weight"]), v => Assert.Equal(0f, v));
+        Assert.All(Values(z["layer2.0.bn1.weight"]), v => Assert.Equal(1f, v));
+        Assert.All(Values(z["layer2.0.bn1.running_var"]), v => Assert.Equal(1f, v));
+    }
+
+    [Fact]
+    public void BatchNormStatisticsAreBuffersInTheStateDict()
+    {
+        var m = ResNetCnn.Create("resnet8_w16", seed: 1);
+        var buffers = m.named_buffers().Select(b => b.name).ToList();
+        Assert.Contains("bn1.running_mean", buffers);
+        Assert.Contains("layer2.0.downsample.1.running_var", buffers);
+        Assert.DoesNotContain(m.named_parameters(), p => p.name.Contains("running", StringComparison.Ordinal));
+        var before = Values(m.Bn1.running_mean!);
+        m.train();
+        using (no_grad()) m.forward(Images(4, 1, 28, 28, 7));
+        Assert.NotEqual(before, Values(m.Bn1.running_mean!));
     }
 
     [Fact]
     public void StateDictRoundTrip() =>
-        AssertStateDictRoundTrip(new ResNetCnn(generator: new Generator(1)), new ResNetCnn(generator: new Generator(2)), Images(4, 1, 28, 28, 3));
+        AssertStateDictRoundTrip(new ResNetCnn(seed: 1), new ResNetCnn(seed: 2), Images(4, 1, 28, 28, 3));
 
     [Fact]
     public void ForwardBackwardReachesEveryParameter() =>
-        AssertForwardBackward(new ResNetCnn(generator: new Generator(1)), Images(4, 1, 28, 28, 4), [0, 3, 7, 9]);
+        AssertForwardBackward(new ResNetCnn(seed: 1), Images(4, 1, 28, 28, 4), Targets(0, 3, 7, 9));
 
     [Fact]
     public void RejectsWrongInputWithShapeInMessage()
     {
         var m = new ResNetCnn();
-        var e = Assert.Throws<ArgumentException>(() => m.Forward(Tensor.Zeros(2, 3, 28, 28)));
-        Assert.Contains("[2, 3, 28, 28]", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => m.forward(zeros(2, 3, 28, 28)));
+        Assert.Contains("(2, 3, 28, 28)", e.Message);
         Assert.Contains("(B, 1, H, W)", e.Message);
         Assert.Throws<ArgumentException>(() => new ResNetCnn(new ResNetCnnConfig(Width: 0)));
     }
@@ -136,7 +154,7 @@ public class ResNetCnnTests
     public void TinyConfigLearnsFixedBatch()
     {
         var (x, y) = FixedBatch(16);
-        var (first, last) = TrainSteps(new ResNetCnn(new ResNetCnnConfig(Width: 4, Stages: 2), new Generator(1)), x, y, steps: 8, lr: 3e-2);
+        var (first, last) = TrainSteps(new ResNetCnn(new ResNetCnnConfig(Width: 4, Stages: 2), 1), x, y, steps: 8, lr: 3e-2);
         Assert.True(last < 0.7f * first, $"loss {first} -> {last}");
     }
 
@@ -146,7 +164,7 @@ public class ResNetCnnTests
     public void OverfitsSixtyFourImages()
     {
         var (x, y) = FixedBatch();
-        var model = new ResNetCnn(generator: new Generator(1));
+        var model = new ResNetCnn(seed: 1);
         var (accuracy, steps) = Overfit(model, x, y, maxSteps: 60, lr: 1e-2);
         Assert.True(accuracy > 0.9, $"train accuracy {accuracy:P1} after {steps} steps");
     }

@@ -1,5 +1,4 @@
 using Shrink.Experiments;
-using Shrink.Tests.Data;
 using Shrink.Training;
 
 namespace Shrink.Tests.Training;

@@ -1,11 +1,12 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Shrink.Data;
 using Shrink.Experiments;
-using Shrink.Tensors;
-using Shrink.Tensors.IO;
-using Shrink.Tensors.Nn;
-using Shrink.Tests.Data;
+using Shrink.IO;
+using Shrink.Torch;
 using Shrink.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Shrink.Tests.Training;
 
@@ -20,8 +21,9 @@ internal sealed class Recorder(Action<TrainingProgress>? onReport = null) : IPro
 internal sealed class SimulatedCrash : Exception;
 
 /// <summary>
-/// Tests that train through <see cref="Trainer"/>, which reseeds the process-wide <see cref="Generator.Default"/> every
-/// step: they run alone, so no other test draws from (or reseeds) that generator in the middle of a bit-identity check.
+/// Tests that train through <see cref="Trainer"/>, which reseeds torch's process-wide default generator every step
+/// (<see cref="Seed.ManualSeed"/>): they run alone, so no other test draws from (or reseeds) that generator in the
+/// middle of a bit-identity check.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class DefaultGeneratorCollection
@@ -29,48 +31,71 @@ public sealed class DefaultGeneratorCollection
     public const string Name = "Generator.Default";
 }
 
-[Collection(DefaultGeneratorCollection.Name)]
-public class TrainerTests
+/// <summary>Tiny models and data sets of the trainer tests.</summary>
+internal static class TrainerTestData
 {
-    private static readonly Lazy<ImageDataset> SubsetTrain = new(() => FashionMnist.LoadSubset("train"));
-    private static readonly Lazy<ImageDataset> SubsetTest = new(() => FashionMnist.LoadSubset("test"));
-
     /// <summary>
     /// Tiny synthetic 1×8×8 images of 4 classes (uniform noise over a brightness of 45·class), so the many short
-    /// runs below cost milliseconds: 320 training images = 10 batches of 32 per epoch, 80 test images.
+    /// runs cost milliseconds: 320 training images = 10 batches of 32 per epoch, 80 test images.
     /// </summary>
-    private static readonly ImageDataset SmallTrain = Synthetic(320, 1), SmallTest = Synthetic(80, 2);
+    public static readonly ImageDataset SmallTrain = Synthetic(320, 1), SmallTest = Synthetic(80, 2);
 
-    private static ImageDataset Synthetic(int n, ulong seed)
+    public static ImageDataset Synthetic(int n, int seed)
     {
-        var g = new Generator(seed);
+        var rng = new Random(seed);
         var pixels = new byte[n * 64];
         var labels = new int[n];
         for (int i = 0; i < n; i++)
         {
             labels[i] = i % 4;
             for (int p = 0; p < 64; p++)
-                pixels[i * 64 + p] = (byte)(g.NextInt(120) + 45 * labels[i]);
+                pixels[i * 64 + p] = (byte)(rng.Next(120) + 45 * labels[i]);
         }
         return new ImageDataset($"synthetic {n}", pixels, labels, 1, 8, 8, ["a", "b", "c", "d"]);
     }
 
-    /// <summary>An MLP for the synthetic images; <paramref name="dropout"/> adds a Dropout drawing its masks from Generator.Default (which the trainer reseeds per step).</summary>
-    private static Sequential Mlp(ulong seed, bool dropout = false)
+    /// <summary>An MLP for the synthetic images; <paramref name="dropout"/> adds a Dropout drawing its masks from torch's default generator (which the trainer reseeds per step).</summary>
+    public static nn.Module<Tensor, Tensor> Mlp(ulong seed, bool dropout = false, int inputs = 64, int hidden = 16, int classes = 4)
     {
-        var g = new Generator(seed);
-        var m = new Sequential(new Flatten(), new Linear(64, 16, generator: g), new Gelu());
-        if (dropout) m.Append(new Dropout(0.2f));
-        m.Append(new Linear(16, 4, generator: g));
-        return m;
+        var layers = new List<(string, nn.Module<Tensor, Tensor>)> { ("flatten", nn.Flatten()), ("fc1", nn.Linear(inputs, hidden)), ("act", nn.GELU()) };
+        if (dropout) layers.Add(("drop", nn.Dropout(0.2)));
+        layers.Add(("fc2", nn.Linear(hidden, classes)));
+        var model = nn.Sequential(layers);
+        using (no_grad())
+        {
+            ulong i = 0;
+            foreach (var (_, p) in model.named_parameters())
+            {
+                double bound = 1 / Math.Sqrt(p.dim() == 2 ? p.size(1) : 16);
+                p.copy_(rand(p.shape, generator: Seed.Generator(seed, i++)).mul_(2 * bound).sub_(bound));   // U(−b, b)
+            }
+        }
+        return model;
     }
 
     /// <summary>The MLP for 28×28 Fashion-MNIST.</summary>
-    private static Sequential FashionMlp(ulong seed)
-    {
-        var g = new Generator(seed);
-        return new Sequential(new Flatten(), new Linear(28 * 28, 32, generator: g), new Gelu(), new Linear(32, 10, generator: g));
-    }
+    public static nn.Module<Tensor, Tensor> FashionMlp(ulong seed) => Mlp(seed, inputs: 28 * 28, hidden: 32, classes: 10);
+
+    /// <summary>Every tensor of the state dict as float bits, in order.</summary>
+    public static int[][] Bits(nn.Module m) =>
+        m.state_dict().Values.Select(t => t.detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray()).ToArray();
+
+    /// <summary>SHA-256 (hex) of a file.</summary>
+    public static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+}
+
+[Collection(DefaultGeneratorCollection.Name)]
+public class TrainerTests
+{
+    private static readonly Lazy<ImageDataset> SubsetTrain = new(() => FashionMnist.LoadSubset("train"));
+    private static readonly Lazy<ImageDataset> SubsetTest = new(() => FashionMnist.LoadSubset("test"));
+    private static readonly ImageDataset SmallTrain = TrainerTestData.SmallTrain, SmallTest = TrainerTestData.SmallTest;
+
+    private static ImageDataset Synthetic(int n, int seed) => TrainerTestData.Synthetic(n, seed);
+
+    private static nn.Module<Tensor, Tensor> Mlp(ulong seed, bool dropout = false) => TrainerTestData.Mlp(seed, dropout);
+
+    private static nn.Module<Tensor, Tensor> FashionMlp(ulong seed) => TrainerTestData.FashionMlp(seed);
 
     /// <summary>Every code path that touches numbers: augmentation, label smoothing, clipping, warm-up, mid-epoch eval/checkpoint.</summary>
     private static readonly TrainingHparams ResumeHp = new()
@@ -79,17 +104,20 @@ public class TrainerTests
         CropPadding = 2, HorizontalFlip = true, Seed = 5, EvalEvery = "5it", CheckpointEvery = "4it",
     };
 
-    private static float[][] Weights(Module m) => m.StateDict().Values.Select(t => t.ToArray()).ToArray();
+    private static int[][] Weights(nn.Module m) => TrainerTestData.Bits(m);
 
-    private static void AssertBitIdentical(float[][] expected, float[][] actual)
+    private static int[][] FileWeights(string path) =>
+        SafeTensors.Load(path).Values.Select(t => t.data<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray()).ToArray();
+
+    private static void AssertBitIdentical(int[][] expected, int[][] actual)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i].Length, actual[i].Length);
             for (int j = 0; j < expected[i].Length; j++)
-                if (BitConverter.SingleToInt32Bits(expected[i][j]) != BitConverter.SingleToInt32Bits(actual[i][j]))
-                    Assert.Fail($"tensor {i} element {j}: {expected[i][j]:R} vs {actual[i][j]:R}");
+                if (expected[i][j] != actual[i][j])
+                    Assert.Fail($"tensor {i} element {j}: {BitConverter.Int32BitsToSingle(expected[i][j]):R} vs {BitConverter.Int32BitsToSingle(actual[i][j]):R}");
         }
     }
 
@@ -115,7 +143,7 @@ public class TrainerTests
         Assert.True(result.TestAccuracy > 0.6, $"test accuracy {result.TestAccuracy:P1} after one epoch (chance 10%)");
         Assert.True(result.Final!.TrainLoss < Math.Log(10), $"train loss {result.Final.TrainLoss}");
         Assert.Same(Normalization.FashionMnist, result.Normalization);   // "auto" recognises Fashion-MNIST
-        Assert.False(result.Model.Training);
+        Assert.False(result.Model.training);
         var again = Trainer.Evaluate(result.Model, test, result.Normalization);
         Assert.Equal(result.TestAccuracy!.Value, again.Accuracy);
         Assert.Equal(result.Final.TestLoss!.Value, again.Loss, 12);
@@ -161,8 +189,8 @@ public class TrainerTests
         var a = File.ReadAllLines(Path.Combine(tmp.File("full"), Trainer.LogFileName));
         var b = File.ReadAllLines(Path.Combine(tmp.File("crash"), Trainer.LogFileName));
         Assert.Equal(a.Select(StripSeconds), b.Select(StripSeconds));
-        AssertBitIdentical(SafeTensors.Load(Path.Combine(tmp.File("full"), Trainer.ModelFileName)).Values.Select(t => t.ToArray()).ToArray(),
-            SafeTensors.Load(Path.Combine(tmp.File("crash"), Trainer.ModelFileName)).Values.Select(t => t.ToArray()).ToArray());
+        AssertBitIdentical(FileWeights(Path.Combine(tmp.File("full"), Trainer.ModelFileName)), FileWeights(Path.Combine(tmp.File("crash"), Trainer.ModelFileName)));
+        Assert.Equal(TrainerTestData.Sha256(Path.Combine(tmp.File("full"), Trainer.ModelFileName)), TrainerTestData.Sha256(Path.Combine(tmp.File("crash"), Trainer.ModelFileName)));
     }
 
     private static string StripSeconds(string line)
@@ -233,7 +261,7 @@ public class TrainerTests
         int calls = 0;
         // A loss that is finite but whose gradient is not: sqrt(0) has an infinite derivative.
         trainer.Loss = (logits, batch) => calls++ == 3
-            ? trainer.DefaultLoss(logits, batch) + (logits * 0f).Sum().Sqrt()
+            ? trainer.DefaultLoss(logits, batch) + (logits * 0f).sum().sqrt()
             : trainer.DefaultLoss(logits, batch);
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(Mlp(2), SmallTrain, SmallTest));
         Assert.Equal(3, e.Step);
@@ -275,7 +303,7 @@ public class TrainerTests
         AssertBitIdentical(Weights(first.Model), Weights(second.Model));
         AssertSameMetrics(first.History, second.History);
         Assert.Equal(first.Normalization, second.Normalization);
-        Assert.False(second.Model.Training);
+        Assert.False(second.Model.training);
 
         // The console reporter prints the reuse line.
         new ConsoleProgress(output).Report(reused);
@@ -313,13 +341,13 @@ public class TrainerTests
         Assert.Contains(checkpoint, e.Message);
 
         // A valid safetensors file that is not a checkpoint.
-        SafeTensors.Save(checkpoint, Mlp(1).StateDict());
+        SafeTensors.Save(checkpoint, Mlp(1).state_dict());
         e = Assert.Throws<RunFileException>(() => new Trainer(ResumeHp) { Progress = null }.Fit(Mlp(1), SmallTrain, SmallTest, folder));
         Assert.Contains("not a Shrink trainer checkpoint", e.Message);
 
         // A good checkpoint, but for another model, other hyperparameters or other data.
         File.WriteAllBytes(checkpoint, good);
-        e = Assert.Throws<RunFileException>(() => new Trainer(ResumeHp) { Progress = null }.Fit(() => new Sequential(new Flatten(), new Linear(64, 4)), SmallTrain, SmallTest, folder));
+        e = Assert.Throws<RunFileException>(() => new Trainer(ResumeHp) { Progress = null }.Fit(() => nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), SmallTrain, SmallTest, folder));
         Assert.Contains("does not fit this model", e.Message);
         e = Assert.Throws<RunFileException>(() => new Trainer(ResumeHp with { Lr = 0.5 }) { Progress = null }.Fit(Mlp(1), SmallTrain, SmallTest, folder));
         Assert.Contains("Lr=0.5", e.Message);
@@ -425,5 +453,108 @@ public class TrainerTests
         Assert.Contains("\repoch 1/1 | step 3/3", single.ToString());
         Assert.Equal("1:05", ConsoleProgress.FormatDuration(TimeSpan.FromSeconds(65)));
         Assert.Equal("2:00:05", ConsoleProgress.FormatDuration(TimeSpan.FromSeconds(7205)));
+    }
+
+    [Fact]
+    public void SgdWithNesterovResumesBitIdentically()
+    {
+        using var tmp = new TempFolder();
+        var hp = ResumeHp with { Optimizer = "sgd", Nesterov = true, Lr = 0.05, WeightDecay = 1e-3 };
+        var full = new Trainer(hp) { Progress = null }.Fit(Mlp(5, dropout: true), SmallTrain, SmallTest, tmp.File("full"));
+        var crash = new Recorder(p => { if (p.Event == TrainingEvent.Step && p.Step == 11) throw new SimulatedCrash(); });
+        Assert.Throws<SimulatedCrash>(() => new Trainer(hp) { Progress = crash }.Fit(Mlp(5, dropout: true), SmallTrain, SmallTest, tmp.File("crash")));
+        var names = SafeTensors.ReadTensorInfos(Path.Combine(tmp.File("crash"), Trainer.CheckpointFileName)).Select(i => i.Name).ToArray();
+        Assert.Contains("optimizer.fc1.weight.momentum_buffer", names);
+        Assert.Contains("optimizer.fc2.bias.momentum_buffer", names);
+        var second = new Trainer(hp) { Progress = null }.Fit(Mlp(6, dropout: true), SmallTrain, SmallTest, tmp.File("crash"));
+        Assert.Equal(8, second.ResumedFromStep);
+        AssertBitIdentical(Weights(full.Model), Weights(second.Model));
+        AssertSameMetrics(full.History, second.History);
+    }
+
+    [Fact]
+    public void CheckpointHoldsModelOptimizerRngAndDataPosition()
+    {
+        using var tmp = new TempFolder();
+        var crash = new Recorder(p => { if (p.Event == TrainingEvent.Step && p.Step == 13) throw new SimulatedCrash(); });
+        Assert.Throws<SimulatedCrash>(() => new Trainer(ResumeHp) { Progress = crash }.Fit(Mlp(1), SmallTrain, SmallTest, tmp.Path));
+        var path = Path.Combine(tmp.Path, Trainer.CheckpointFileName);
+        var names = SafeTensors.ReadTensorInfos(path).Select(i => i.Name).ToHashSet();
+        foreach (var p in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
+        {
+            Assert.Contains("model." + p, names);
+            Assert.Contains($"optimizer.{p}.exp_avg", names);
+            Assert.Contains($"optimizer.{p}.exp_avg_sq", names);
+        }
+        var state = JsonDocument.Parse(SafeTensors.ReadMetadata(path)["trainer_state"]).RootElement;
+        Assert.Equal(12, state.GetProperty("step").GetInt32());
+        Assert.Equal(1, state.GetProperty("data_epoch").GetInt32());      // 10 batches per epoch
+        Assert.Equal(2, state.GetProperty("data_batch").GetInt32());
+        Assert.Equal(Seed.Mix(5, 0x53544550, 12), state.GetProperty("next_step_seed").GetUInt64());
+        Assert.All(state.GetProperty("optimizer_steps").EnumerateArray(), s => Assert.Equal(12, s.GetInt64()));
+
+        // A checkpoint whose data position does not belong to its step is refused, naming the file.
+        var tensors = SafeTensors.Load(path);
+        var meta = SafeTensors.ReadMetadata(path).ToDictionary();
+        meta["trainer_state"] = meta["trainer_state"].Replace("\"data_batch\":2", "\"data_batch\":3", StringComparison.Ordinal);
+        SafeTensors.Save(path, tensors, meta);
+        var e = Assert.Throws<RunFileException>(() => new Trainer(ResumeHp) { Progress = null }.Fit(Mlp(1), SmallTrain, SmallTest, tmp.Path));
+        Assert.Equal(path, e.FilePath);
+        Assert.Contains("data position", e.Message);
+    }
+
+    [Fact]
+    public void NoDecayOn1DLeavesBiasesUndecayed()
+    {
+        // With zero gradients (lr > 0, a loss that does not depend on the weights) AdamW changes a parameter only by
+        // decoupled weight decay, w ← (1 − lr·λ)·w: the weight matrices shrink, the biases stay put.
+        var hp = ResumeHp with { Steps = "3it", Warmup = "0it", WeightDecay = 0.5, GradClip = 0, EvalEvery = "0it" };
+        var model = Mlp(3);
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var trainer = new Trainer(hp) { Progress = null };
+        trainer.Loss = (z, b) => (z * 0f).sum();
+        trainer.Fit(model, SmallTrain);
+        foreach (var (name, p) in model.named_parameters())
+        {
+            bool same = p.detach().eq(before[name]).all().item<bool>();
+            Assert.True(name.EndsWith("bias", StringComparison.Ordinal) == same, $"{name}: changed = {!same}");
+        }
+        var all = new Trainer(hp with { NoDecayOn1D = false }) { Progress = null, Loss = trainer.Loss };
+        var model2 = Mlp(3);
+        all.Fit(model2, SmallTrain);
+        Assert.All(model2.named_parameters(), p => Assert.False(p.parameter.detach().eq(before[p.name]).all().item<bool>(), p.name));
+    }
+
+    [Fact]
+    public void LearningRateScheduleFormulas()
+    {
+        var hp = new TrainingHparams { Lr = 1.0, MinLr = 0.1 };
+        var s = new LearningRateSchedule(hp, warmupSteps: 10, totalSteps: 110);
+        Assert.Equal(0.0, s.At(0));
+        Assert.Equal(0.5, s.At(5), 15);
+        Assert.Equal(1.0, s.At(10), 15);
+        Assert.Equal(0.55, s.At(60), 12);                     // half-way down the cosine
+        Assert.Equal(0.1, s.At(110), 15);
+        Assert.Equal(0.1, s.At(500), 15);
+        var constant = new LearningRateSchedule(hp with { Schedule = "constant" }, 4, 20);
+        Assert.Equal(0.75, constant.At(3), 15);
+        Assert.Equal(1.0, constant.At(4));
+        Assert.Equal(1.0, constant.At(19));
+        Assert.Throws<ArgumentException>(() => new LearningRateSchedule(hp, 30, 20));
+    }
+
+    [Fact]
+    public void DeviceIsCheckedAndUsed()
+    {
+        Assert.Contains("Device", Assert.Throws<ArgumentException>(() => new Trainer(new TrainingHparams { Device = "tpu" })).Message);
+        Assert.Equal(DeviceType.CPU, new Trainer(new TrainingHparams()).Device.type);
+        Assert.Equal("TrainingHparams()", RunName.Canonical(new TrainingHparams { Device = "cpu" }));   // the default keeps today's run names
+        if (!cuda.is_available())
+            Assert.Contains("CUDA is not available", Assert.Throws<ArgumentException>(() => new Trainer(new TrainingHparams { Device = "cuda" })).Message);
+        else
+        {
+            var r = new Trainer(ResumeHp with { Device = "cuda", Steps = "3it" }) { Progress = null }.Fit(Mlp(1), SmallTrain, SmallTest);
+            Assert.Equal(DeviceType.CUDA, r.Model.parameters().First().device_type);
+        }
     }
 }
