@@ -65,6 +65,7 @@ public static class TorchNative
                     LoadLinuxShim();
                 }
                 torch.InitializeDeviceType(DeviceType.CPU);
+                torch.set_num_threads(ChooseThreads(torch.get_num_threads()));
                 _loaded = true;
             }
             catch (TorchNativeException e) { _failure = e; throw; }
@@ -156,6 +157,27 @@ public static class TorchNative
                 (needsPatch ? $"(Its {MissingGlibcxx} requirement was marked weak.) " : "") +
                 "The libtorch natives (libtorch.so, libtorch_cpu.so, libc10.so) must sit in the same folder; rebuild to restore them.", e);
         }
+    }
+
+    /// <summary>
+    /// The intra-op thread count Shrink sets when it loads libtorch: the value of the environment variable
+    /// <c>SHRINK_THREADS</c> when set, else libtorch's default (one per physical core) but at most one less than the
+    /// logical processors, so that the data loader's background thread keeps a core. On the 2-core machines here that
+    /// is 1: measured with <c>Shrink.Bench</c> on a quiet machine, the notebooks' small models (the S ViT) train ~40 %
+    /// faster on one thread than on two, which oversubscribe the cores, while GEMM-bound models (the M ViT) are ~2×
+    /// faster on two (README, Benchmarks). One thread also makes results independent of the machine's load. Change it
+    /// at any time with <c>torch.set_num_threads(n)</c>.
+    /// </summary>
+    public static int ThreadsChosen { get; private set; }
+
+    private static int ChooseThreads(int libtorchDefault)
+    {
+        if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { Length: > 0 } text)
+        {
+            if (int.TryParse(text, out int n) && n >= 1) return ThreadsChosen = n;
+            throw new TorchNativeException($"SHRINK_THREADS=\"{text}\" is not a thread count (an integer ≥ 1).");
+        }
+        return ThreadsChosen = Math.Max(1, Math.Min(libtorchDefault, Environment.ProcessorCount - 1));
     }
 
     private static string FirstLine(Exception e)

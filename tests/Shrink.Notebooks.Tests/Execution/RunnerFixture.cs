@@ -28,7 +28,9 @@ public sealed class RunnerFixture
         ("time", "#!time\nvar t = 1;"),
         ("nuget", "// comment\n#r \"nuget: Plotly.NET, 4.2.0\""),
         ("fsharp", "let a = 1"),
-        ("relative-r", "#r \"{RELATIVE_SHRINK}\"\nShrink.Tensors.Tensor.Ones([2, 2]).Sum().Item()"),
+        // TorchSharp.dll (and libtorch's natives) sit beside Shrink.dll: the #r of Shrink.dll alone must resolve them, at
+        // compile time (the cell names TorchSharp's types) and at run time (touching a Shrink type loads the natives).
+        ("relative-r", "#r \"{RELATIVE_SHRINK}\"\nShrink.Torch.TorchNative.EnsureLoaded();\nTorchSharp.torch.ones(2, 2).sum().item<float>()"),
         ("cwd", "System.IO.File.ReadAllText(\"data.txt\") + \"|\" + Environment.CurrentDirectory"),
         ("session", "AppDomain.CurrentDomain.GetData(\"Shrink.Notebooks.SessionId\")"),
         ("await-void", "await Task.Delay(1)"),
