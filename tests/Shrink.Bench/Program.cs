@@ -1,5 +1,5 @@
 // Shrink benchmarks on TorchSharp. Usage:
-//   dotnet run -c Release --project tests/Shrink.Bench -- [S|M|vit|workingset|threads|all] [seconds] [--threads N]
+//   dotnet run -c Release --project tests/Shrink.Bench -- [S|M|vit|workingset|threads|all] [seconds] [--threads N] [--explicit-attention]
 // Every result is printed as one line `name value unit`, the format of ../shared/anchors/torch_vit_bench.py, so the
 // two programs' outputs can be compared line by line. The thread count is the library's (TorchNative.ThreadsChosen:
 // SHRINK_THREADS, else one less than the logical processors) unless `--threads N` sets torch.set_num_threads.
@@ -13,6 +13,7 @@ var positional = new List<string>();
 int? threads = null;
 for (int i = 0; i < args.Length; i++)
 {
+    if (args[i] == "--explicit-attention") { VitBench.FusedAttention = false; continue; }
     if (args[i] != "--threads") { positional.Add(args[i]); continue; }
     if (i + 1 >= args.Length || !int.TryParse(args[++i], CultureInfo.InvariantCulture, out int n) || n < 1)
     {
@@ -51,7 +52,7 @@ switch (which)
         VitBench.WorkingSetGrowth("S");
         break;
     default:
-        Console.Error.WriteLine("usage: Shrink.Bench [S|M|vit|workingset|threads|all] [seconds] [--threads N]");
+        Console.Error.WriteLine("usage: Shrink.Bench [S|M|vit|workingset|threads|all] [seconds] [--threads N] [--explicit-attention]");
         return 1;
 }
 return 0;

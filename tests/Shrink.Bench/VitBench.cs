@@ -49,11 +49,14 @@ internal static class VitBench
         }
     }
 
+    /// <summary>Attention kernel of the benchmarked models: libtorch's fused scaled_dot_product_attention (default) or explicit softmax(q kᵀ/√d) v.</summary>
+    public static bool FusedAttention { get; set; } = true;
+
     private static Setup Create(string name)
     {
         var (p, d, depth, h, mlp, b) = Configs[name];
         var config = new VitConfig { ImageSize = 28, PatchSize = p, InChannels = 1, NumClasses = 10, EmbedDim = d, Depth = depth, NumHeads = h, MlpRatio = (double)mlp / d };
-        var model = new VisionTransformer(config, seed: 0);
+        var model = new VisionTransformer(config, seed: 0) { FusedAttention = FusedAttention };
         var g = Seed.Generator(0, 1);
         return new Setup
         {

@@ -325,23 +325,8 @@ public sealed class DataLoader
     }
 
     /// <summary>The images at <paramref name="indices"/> rendered with <paramref name="draws"/>, (n, C, H, W) on <see cref="Device"/>, in the current dispose scope.</summary>
-    private Tensor RenderBatch(ReadOnlySpan<int> indices, ReadOnlySpan<AugmentationDraw> draws, int pad)
-    {
-        var cpu = empty([indices.Length, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Float32, CPU);   // (n, C, H, W)
-        try
-        {
-            Dataset.RenderInto(cpu, indices, _tables, pad, draws);
-            if (Device.type == DeviceType.CPU) return cpu;
-            var moved = cpu.to(Device);   // (n, C, H, W) on the device
-            cpu.Dispose();
-            return moved;
-        }
-        catch
-        {
-            cpu.Dispose();
-            throw;
-        }
-    }
+    private Tensor RenderBatch(ReadOnlySpan<int> indices, ReadOnlySpan<AugmentationDraw> draws, int pad) =>
+        Dataset.Render(indices, _tables, pad, draws, Device);
 
     /// <summary>
     /// Writes one (C, H, W) image: out[c, y, x'] = table[c][padded(c, y + dy, x + dx)] with x' = W−1−x when

@@ -157,10 +157,20 @@ public sealed class ImageDataset
     {
         var tables = Normalization.Tables(normalization, Channels);
         TorchNative.EnsureLoaded();
+        return Render(indices, tables, 0, [], device);
+    }
+
+    /// <summary>
+    /// The images at <paramref name="indices"/> rendered into a new float32 tensor (n, C, H, W) — normalised by
+    /// <paramref name="tables"/>, shifted by <paramref name="draws"/> inside a zero border of <paramref name="pad"/> —
+    /// on <paramref name="device"/> (the CPU when null), in the current dispose scope.
+    /// </summary>
+    internal Tensor Render(ReadOnlySpan<int> indices, float[][] tables, int pad, ReadOnlySpan<AugmentationDraw> draws, Device? device)
+    {
         var cpu = empty([indices.Length, Channels, Height, Width], ScalarType.Float32, CPU);   // (n, C, H, W)
         try
         {
-            RenderInto(cpu, indices, tables, 0, []);
+            RenderInto(cpu, indices, tables, pad, draws);
             if (device is null || device.type == DeviceType.CPU) return cpu;
             var moved = cpu.to(device);   // (n, C, H, W) on the device
             cpu.Dispose();
