@@ -18,20 +18,8 @@ internal static class GenesTestUtil
     /// <summary>A batch of images (B, 1, 8, 8) with standard-normal pixels, on the CPU.</summary>
     public static Tensor Images(int batch, ulong seed) => randn([batch, 1, 8, 8], generator: Seed.Generator(seed));
 
-    /// <summary>1×8×8 images of 4 classes: uniform noise in [0, 120) over a brightness of 45·class (the pruning tests' recipe), from torch's generator.</summary>
-    public static ImageDataset Synthetic(int n, ulong seed)
-    {
-        var g = Seed.Generator(seed);
-        var noise = randint(0, 120, [n, 64], generator: g).to(ScalarType.Int32).data<int>().ToArray();
-        var pixels = new byte[n * 64];
-        var labels = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            labels[i] = i % 4;
-            for (int p = 0; p < 64; p++) pixels[i * 64 + p] = (byte)(noise[i * 64 + p] + 45 * labels[i]);
-        }
-        return new ImageDataset($"synthetic {n}", pixels, labels, 1, 8, 8, ["a", "b", "c", "d"]);
-    }
+    /// <summary>1×8×8 images of 4 classes: the pruning tests' synthetic set (<see cref="Pruning.PruningTestData.Synthetic"/>).</summary>
+    public static ImageDataset Synthetic(int n, ulong seed) => Pruning.PruningTestData.Synthetic(n, seed);
 
     /// <summary>The values of <paramref name="t"/> as a float array (copied to the CPU).</summary>
     public static float[] Values(Tensor t) => t.detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
