@@ -5,6 +5,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 filter="Category!=Slow"
 [ "${SHRINK_SLOW:-0}" = "1" ] && filter=""
+# One line on the machine, so a CI log says which CPU produced its numbers (MKL and oneDNN pick kernels by CPU).
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+avx512=no; grep -qw avx512f /proc/cpuinfo 2>/dev/null && avx512=yes
+echo "machine: ${cpu:-unknown CPU}, $(nproc 2>/dev/null || echo '?') logical processors, AVX-512: $avx512"
 log=$(mktemp)
 dotnet test Notebooks.sln -c Release ${filter:+--filter "$filter"} --logger "console;verbosity=minimal" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

@@ -62,6 +62,7 @@ public static class TorchNative
                 if (OperatingSystem.IsLinux())
                 {
                     CapOneDnnIsa();
+                    MakeMklReproducible();
                     LoadLinuxShim();
                 }
                 torch.InitializeDeviceType(DeviceType.CPU);
@@ -105,6 +106,29 @@ public static class TorchNative
     {
         SetEnv("ONEDNN_MAX_CPU_ISA", OneDnnIsaDefault, overwrite: 0);
         OneDnnMaxCpuIsa = Marshal.PtrToStringAnsi(GetEnv("ONEDNN_MAX_CPU_ISA"));
+    }
+
+    /// <summary>
+    /// MKL's conditional-numerical-reproducibility branch in effect for this process: <see cref="MklCbwrDefault"/>
+    /// unless the environment already set <c>MKL_CBWR</c>.
+    /// </summary>
+    public static string? MklCbwr { get; private set; }
+
+    /// <summary>
+    /// The branch Shrink sets: <c>AUTO</c> keeps MKL's fastest code path for the CPU but makes its results the same from
+    /// run to run. Without it, MKL (which libtorch's CPU GEMMs call) may pick kernels by data alignment on Intel CPUs and
+    /// return results that differ in the last bits between identical calls: seen in CI, where two forward passes of one
+    /// model on one input differed by a few ulps (2026-12-04); on the AMD EPYC here both settings are bit-stable and the
+    /// M ViT's training speed is unchanged within noise (35.8–36.0 vs 34.8–35.9 img/s, `Shrink.Bench -- M 15`).
+    /// "Same seed, same machine: same bits" needs it.
+    /// </summary>
+    public const string MklCbwrDefault = "AUTO";
+
+    // MKL reads MKL_CBWR from the C library's environment at its first call, like oneDNN reads its cap.
+    private static void MakeMklReproducible()
+    {
+        SetEnv("MKL_CBWR", MklCbwrDefault, overwrite: 0);
+        MklCbwr = Marshal.PtrToStringAnsi(GetEnv("MKL_CBWR"));
     }
 
     private static void LoadLinuxShim()

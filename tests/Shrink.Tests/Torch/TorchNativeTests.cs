@@ -74,6 +74,33 @@ public class TorchNativeTests
         }
     }
 
+    [Fact]
+    public void RepeatedGemmsAndForwardPassesReturnTheSameBits()
+    {
+        // MKL without MKL_CBWR returned different last bits for identical calls on CI's Intel CPU (TorchNative.MklCbwrDefault).
+        TorchNative.EnsureLoaded();
+        if (OperatingSystem.IsLinux()) Assert.NotNull(TorchNative.MklCbwr);
+        var g = Seed.Generator(5);
+        var a = torch.randn(new long[] { 67, 129 }, generator: g);     // (67, 129): odd sizes, MKL's edge kernels
+        var b = torch.randn(new long[] { 129, 45 }, generator: g);     // (129, 45)
+        var model = new Shrink.Models.VisionTransformer(new Shrink.Models.VitConfig
+        {
+            ImageSize = 16, PatchSize = 4, InChannels = 3, NumClasses = 5, EmbedDim = 48, Depth = 2, NumHeads = 3,
+        }, seed: 6);
+        model.eval();
+        var x = torch.randn(new long[] { 3, 3, 16, 16 }, generator: g);   // (3, 3, 16, 16)
+        using var _ = torch.no_grad();
+        var product = torch.mm(a, b).data<float>().ToArray();
+        var logits = model.forward(x).data<float>().ToArray();
+        for (int run = 0; run < 30; run++)
+        {
+            var padding = torch.empty(new long[] { 1 + 17 * run });   // moves later allocations around the heap
+            Assert.Equal(product, torch.mm(a, b).data<float>().ToArray());
+            Assert.Equal(logits, model.forward(x).data<float>().ToArray());
+            padding.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(10)]
