@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Execution;
 using Shrink.Notebooks.Html;
 using Shrink.Notebooks.Model;
@@ -15,7 +16,9 @@ namespace Shrink.Notebooks.Cli;
 /// Folders expand to their <c>*.ipynb</c> files sorted by name. Executed copies go to DIR (default
 /// <c>artifacts/notebooks/</c> under the repository root, the nearest folder above the current one holding
 /// <c>Notebooks.sln</c>, else the current folder) as <c>&lt;name&gt;.ipynb</c>, plus <c>&lt;name&gt;.html</c> with
-/// <c>--html</c>. Source notebooks are never written. Exit codes: 0 every cell succeeded, 2 a cell failed, 1 a usage
+/// <c>--html</c>; with <c>--html</c> and a folder among the inputs, also <c>index.html</c>, one page linking every executed
+/// notebook with its status, run time and claims table (<see cref="SuiteIndex"/>). Cells run on the real .NET Interactive
+/// C# kernel (<see cref="NotebookRunner"/>). Source notebooks are never written. Exit codes: 0 every cell succeeded, 2 a cell failed, 1 a usage
 /// error (unknown option, missing file, unreadable notebook, bad <c>-p</c>, an output that would overwrite a source).
 /// </summary>
 public static class NotebookCli
@@ -55,7 +58,7 @@ public static class NotebookCli
         {
             Description = "Folder for the executed notebooks (default: artifacts/notebooks/ under the repository root)",
         };
-        var html = new Option<bool>("--html") { Description = "Also write <name>.html, a standalone page" };
+        var html = new Option<bool>("--html") { Description = "Also write <name>.html, a standalone page (and index.html for a folder: every notebook's status, run time and claims)" };
         var keepGoing = new Option<bool>("--keep-going") { Description = "Run the remaining cells after a cell fails" };
 
         var run = new Command("run", "Run notebooks headless and write executed copies")
@@ -82,15 +85,16 @@ public static class NotebookCli
 
     static async Task<int> RunCommandAsync(RunRequest request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        List<(string Source, string Target, Notebook Notebook)> jobs;
+        List<(string Source, string Target, InteractiveDocument Notebook)> jobs;
+        bool anyFolder;
         List<NotebookParameter> parameters;
         string outDir;
         try
         {
             parameters = [.. request.Parameters.Select(Parse(NotebookParameter.Parse)), .. request.RawParameters.Select(Parse(NotebookParameter.ParseRaw))];
-            var inputs = ExpandInputs(request.Inputs, stderr);
+            (var inputs, anyFolder) = ExpandInputs(request.Inputs, stderr);
             outDir = Path.GetFullPath(request.OutDir ?? Path.Combine(FindRepositoryRoot(Directory.GetCurrentDirectory()), "artifacts", "notebooks"));
-            jobs = PlanOutputs(inputs, outDir);
+            jobs = PlanOutputs(inputs, outDir, request.Html && anyFolder);
         }
         catch (UsageException e)
         {
@@ -104,6 +108,8 @@ public static class NotebookCli
         }
 
         bool anyFailed = false;
+        string currentName = "";
+        var index = new List<SuiteIndex.Entry>();
         var options = new NotebookRunOptions
         {
             KeepGoing = request.KeepGoing,
@@ -117,29 +123,38 @@ public static class NotebookCli
                 stdout.WriteLine(r.Status == CellStatus.Succeeded ? FormatDuration(r.Duration) : $"FAILED after {FormatDuration(r.Duration)}");
                 stdout.Flush();
                 if (r.Error is not null)
-                    stderr.WriteLine($"  {r.Error.Replace("\n", "\n  ")}");
+                    stderr.WriteLine($"  {currentName}: {r.Error.Replace("\n", "\n  ")}");
             },
         };
         for (int n = 0; n < jobs.Count; n++)
         {
             var (source, target, notebook) = jobs[n];
-            int codeCells = notebook.Cells.Count(c => c.IsCode);
+            int codeCells = notebook.CodeCells().Count();
+            currentName = Path.GetFileName(source);
             await stdout.WriteLineAsync($"{source} ({codeCells} code cells) -> {target}").ConfigureAwait(false);
-            var result = await NotebookRunner.RunAsync(notebook, Path.GetDirectoryName(source)!, parameters, options, cancellationToken)
-                .ConfigureAwait(false);
+            var result = await NotebookRunner.RunAsync(notebook, Path.GetDirectoryName(source)!, parameters,
+                options with { NotebookName = currentName }, cancellationToken).ConfigureAwait(false);
             foreach (var warning in result.Warnings)
                 await stderr.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
-            result.Notebook.Save(target);
+            NotebookFile.Save(result.Notebook, target);
             if (request.Html)
             {
                 string htmlPath = Path.ChangeExtension(target, ".html");
-                WriteAtomically(htmlPath, HtmlExporter.Export(result.Notebook, Path.GetFileNameWithoutExtension(source)));
+                NotebookFile.WriteAtomically(htmlPath, HtmlExporter.Export(result.Notebook, Path.GetFileNameWithoutExtension(source)));
+                index.Add(new SuiteIndex.Entry(result, Path.GetFileName(htmlPath)));
             }
             int ok = result.Cells.Count(c => c.Status == CellStatus.Succeeded);
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{(result.Succeeded ? "ok" : "FAILED")}: {ok} cells succeeded, {result.FailedCount} failed, {result.NotRunCount} not run in {FormatDuration(result.Duration)} -> {target}"))
                 .ConfigureAwait(false);
             anyFailed |= !result.Succeeded;
+        }
+        if (request.Html && anyFolder)
+        {
+            string indexPath = Path.Combine(outDir, IndexFileName);
+            string described = string.Join(" ", parameters.Select(p => $"{p.Name}={p.ToCSharpLiteral()}"));
+            NotebookFile.WriteAtomically(indexPath, SuiteIndex.Build(index, described, DateTimeOffset.UtcNow));
+            await stdout.WriteLineAsync($"index: {index.Count(e => e.Result.Succeeded)} of {index.Count} notebooks ok -> {indexPath}").ConfigureAwait(false);
         }
         return anyFailed ? ExitCellFailed : ExitSuccess;
     }
@@ -150,9 +165,13 @@ public static class NotebookCli
         catch (FormatException e) { throw new UsageException(e.Message); }
     };
 
-    static List<string> ExpandInputs(string[] inputs, TextWriter stderr)
+    /// <summary>The suite page's file name in the output folder.</summary>
+    public const string IndexFileName = "index.html";
+
+    static (List<string> Files, bool AnyFolder) ExpandInputs(string[] inputs, TextWriter stderr)
     {
         var files = new List<string>();
+        bool anyFolder = false;
         foreach (var input in inputs)
         {
             string full = Path.GetFullPath(input);
@@ -162,18 +181,19 @@ public static class NotebookCli
                 if (found.Count == 0)
                     stderr.WriteLine($"warning: no *.ipynb files in {input}");
                 files.AddRange(found);
+                anyFolder = true;
             }
             else if (File.Exists(full))
                 files.Add(full);
             else
                 throw new UsageException($"no such notebook or folder: {input}");
         }
-        return files;
+        return (files, anyFolder);
     }
 
-    static List<(string, string, Notebook)> PlanOutputs(List<string> inputs, string outDir)
+    static List<(string, string, InteractiveDocument)> PlanOutputs(List<string> inputs, string outDir, bool writesIndex)
     {
-        var jobs = new List<(string, string, Notebook)>();
+        var jobs = new List<(string, string, InteractiveDocument)>();
         var targets = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var source in inputs)
         {
@@ -183,8 +203,10 @@ public static class NotebookCli
             if (targets.TryGetValue(target, out var other))
                 throw new UsageException($"{source} and {other} would both be written to {target}; run them with different --out folders");
             targets[target] = source;
-            Notebook notebook;
-            try { notebook = Notebook.Load(source); }
+            if (writesIndex && string.Equals(Path.GetFileNameWithoutExtension(source), Path.GetFileNameWithoutExtension(IndexFileName), StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"{source}: its page would be the suite's {IndexFileName}; rename the notebook");
+            InteractiveDocument notebook;
+            try { notebook = NotebookFile.Load(source); }
             catch (NotebookFormatException e) { throw new UsageException(e.Message); }
             jobs.Add((source, target, notebook));
         }
@@ -213,23 +235,6 @@ public static class NotebookCli
             if (File.Exists(Path.Combine(dir.FullName, "Notebooks.sln")))
                 return dir.FullName;
         return Path.GetFullPath(start);
-    }
-
-    static void WriteAtomically(string path, string text)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text, new System.Text.UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-                File.Delete(temp);
-        }
     }
 
     static string FormatDuration(TimeSpan t) => t.TotalSeconds < 1

@@ -1,20 +1,24 @@
-using Shrink.Notebooks.Model;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace Shrink.Notebooks.Execution;
 
 /// <summary>The executed copy of a notebook and what happened to each code cell.</summary>
 public sealed class NotebookRunResult
 {
-    internal NotebookRunResult(Notebook notebook, IReadOnlyList<CellRunResult> cells, TimeSpan duration, IReadOnlyList<string> warnings)
+    internal NotebookRunResult(InteractiveDocument notebook, string name, IReadOnlyList<CellRunResult> cells, TimeSpan duration, IReadOnlyList<string> warnings)
     {
         Notebook = notebook;
+        Name = name;
         Cells = cells;
         Duration = duration;
         Warnings = warnings;
     }
 
     /// <summary>The executed notebook (outputs, execution counts, timings in <c>metadata.shrink.execution</c>).</summary>
-    public Notebook Notebook { get; }
+    public InteractiveDocument Notebook { get; }
+
+    /// <summary>The notebook's name (its file name when run from a file).</summary>
+    public string Name { get; }
 
     /// <summary>One entry per code cell, in order.</summary>
     public IReadOnlyList<CellRunResult> Cells { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Model;
 
 namespace Shrink.Notebooks.Html;
@@ -41,81 +42,82 @@ public static partial class HtmlExporter
     [GeneratedRegex(@"\x1b\[[0-9;]*[A-Za-z]")]
     private static partial Regex AnsiEscape();
 
+    /// <summary>The page's stylesheet (also used by <see cref="SuiteIndex"/>).</summary>
+    internal static string Stylesheet => Css;
+
     /// <summary>The page for <paramref name="notebook"/>, titled <paramref name="title"/>.</summary>
-    public static string Export(Notebook notebook, string title)
+    public static string Export(InteractiveDocument notebook, string title)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
           .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
           .Append("<title>").Append(MarkdownToHtml.Escape(title)).Append("</title>\n<style>\n").Append(Css).Append("\n</style>\n</head>\n<body>\n<main>\n");
-        foreach (var cell in notebook.Cells)
+        foreach (var cell in notebook.Elements)
         {
-            if (cell.IsMarkdown)
-                sb.Append("<section class=\"cell markdown\">\n").Append(MarkdownToHtml.Convert(cell.Source)).Append("</section>\n");
-            else if (cell.IsCode)
-                Code(cell, sb);
+            if (cell.IsMarkdown())
+                sb.Append("<section class=\"cell markdown\">\n").Append(MarkdownToHtml.Convert(cell.Contents)).Append("</section>\n");
             else
-                sb.Append("<section class=\"cell raw\"><pre>").Append(MarkdownToHtml.Escape(cell.Source)).Append("</pre></section>\n");
+                Code(cell, sb);
         }
         sb.Append("</main>\n</body>\n</html>\n");
         return sb.ToString();
     }
 
-    static void Code(NotebookCell cell, StringBuilder sb)
+    static void Code(InteractiveDocumentElement cell, StringBuilder sb)
     {
-        string count = cell.ExecutionCount is int n ? n.ToString(CultureInfo.InvariantCulture) : " ";
+        string count = cell.ExecutionOrder > 0 ? cell.ExecutionOrder.ToString(CultureInfo.InvariantCulture) : " ";
         sb.Append("<section class=\"cell code\">\n<div class=\"input\"><div class=\"prompt\">[").Append(count).Append("]:</div>")
-          .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(MarkdownToHtml.Escape(cell.Source)).Append("</code></pre></div>\n");
-        var outputs = cell.Outputs;
-        if (outputs.Count > 0)
+          .Append("<pre class=\"source\"><code class=\"language-csharp\">").Append(MarkdownToHtml.Escape(cell.Contents)).Append("</code></pre></div>\n");
+        if (cell.Outputs.Count > 0)
         {
             sb.Append("<div class=\"outputs\">\n");
-            foreach (var output in outputs)
+            foreach (var output in cell.Outputs)
                 Output(output, sb);
             sb.Append("</div>\n");
         }
         sb.Append("</section>\n");
     }
 
-    static void Output(NotebookOutput output, StringBuilder sb)
+    /// <summary>Appends one output as HTML (streams and errors in <c>&lt;pre&gt;</c>, displays by their richest MIME type).</summary>
+    internal static void Output(InteractiveDocumentOutputElement output, StringBuilder sb)
     {
-        switch (output.OutputType)
+        switch (output)
         {
-            case "stream":
-                string name = output.StreamName == "stderr" ? "stderr" : "stdout";
-                sb.Append($"<pre class=\"output stream {name}\">").Append(MarkdownToHtml.Escape(StripAnsi(output.Text ?? ""))).Append("</pre>\n");
+            case TextElement stream:
+                string name = stream.Name == "stderr" ? "stderr" : "stdout";
+                sb.Append($"<pre class=\"output stream {name}\">").Append(MarkdownToHtml.Escape(StripAnsi(stream.Text ?? ""))).Append("</pre>\n");
                 break;
-            case "error":
+            case ErrorElement error:
                 var text = new StringBuilder();
-                text.Append(output.ErrorName).Append(": ").Append(output.ErrorValue);
-                var traceback = output.Traceback.Select(StripAnsi).ToList();
-                if (traceback.Count > 0 && traceback[0] == output.ErrorValue)
+                text.Append(error.ErrorName).Append(": ").Append(error.ErrorValue);
+                var traceback = (error.StackTrace ?? []).Select(StripAnsi).ToList();
+                if (traceback.Count > 0 && traceback[0] == error.ErrorValue)
                     traceback.RemoveAt(0);
                 if (traceback.Count > 0)
                     text.Append('\n').Append(string.Join("\n", traceback));
                 sb.Append("<pre class=\"output error\">").Append(MarkdownToHtml.Escape(text.ToString().TrimEnd())).Append("</pre>\n");
                 break;
-            case "display_data":
-            case "execute_result":
-                sb.Append("<div class=\"output display\">").Append(Rich(output)).Append("</div>\n");
+            default:
+                sb.Append("<div class=\"output display\">").Append(Rich(output.Bundle())).Append("</div>\n");
                 break;
         }
     }
 
-    static string Rich(NotebookOutput output)
+    static string Rich(IReadOnlyList<KeyValuePair<string, string>> data)
     {
-        if (output.GetData("text/html") is string html)
+        string? Get(string mime) => data.FirstOrDefault(p => p.Key == mime) is { Key: not null } found ? found.Value : null;
+        if (Get("text/html") is string html)
             return html;
-        if (output.GetData("image/svg+xml") is string svg)
+        if (Get("image/svg+xml") is string svg)
             return svg;
         foreach (var image in new[] { "image/png", "image/jpeg", "image/gif" })
-            if (output.GetData(image) is string base64)
+            if (Get(image) is string base64)
                 return $"<img src=\"data:{image};base64,{string.Concat(base64.Where(c => !char.IsWhiteSpace(c)))}\" alt=\"\">";
-        if (output.GetData("text/markdown") is string markdown)
+        if (Get("text/markdown") is string markdown)
             return MarkdownToHtml.Convert(markdown);
-        if (output.GetData("text/plain") is string plain)
+        if (Get("text/plain") is string plain)
             return "<pre>" + MarkdownToHtml.Escape(StripAnsi(plain)) + "</pre>";
-        var first = output.Data.FirstOrDefault();
+        var first = data.FirstOrDefault();
         return first.Key is null ? "" : "<pre>" + MarkdownToHtml.Escape(first.Value) + "</pre>";
     }
 

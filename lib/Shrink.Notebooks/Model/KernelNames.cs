@@ -1,78 +1,57 @@
-using System.Text.Json.Nodes;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace Shrink.Notebooks.Model;
 
 /// <summary>
-/// Kernel (language) names as Polyglot Notebooks use them: <c>csharp</c> (aliases <c>C#</c>, <c>c#</c>),
-/// <c>fsharp</c>, <c>pwsh</c>, <c>javascript</c>, <c>html</c>, <c>mermaid</c>, <c>markdown</c> (<c>md</c>),
-/// <c>value</c>, …, plus any names and aliases a notebook declares in <c>polyglot_notebook.kernelInfo.items</c>.
+/// Kernel names as Polyglot Notebooks write them, and which of them the runner executes: <c>csharp</c> (aliases
+/// <c>C#</c>, <c>c#</c>) runs on the C# kernel, <c>markdown</c> (<c>md</c>) is text; any other kernel (<c>fsharp</c>,
+/// <c>pwsh</c>, <c>python3</c>, …) is not hosted here, and its cells fail with a message naming the kernel.
 /// </summary>
 public static class KernelNames
 {
     /// <summary>The C# kernel: the only one this runner executes.</summary>
     public const string CSharp = "csharp";
 
-    /// <summary>The markdown pseudo-kernel (<c>#!markdown</c>).</summary>
+    /// <summary>The markdown pseudo-kernel.</summary>
     public const string Markdown = "markdown";
 
-    static readonly Dictionary<string, string> BuiltIn = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["csharp"] = "csharp", ["c#"] = "csharp",
-        ["fsharp"] = "fsharp", ["f#"] = "fsharp",
-        ["pwsh"] = "pwsh", ["powershell"] = "pwsh",
-        ["javascript"] = "javascript", ["js"] = "javascript",
-        ["html"] = "html", ["mermaid"] = "mermaid",
-        ["markdown"] = "markdown", ["md"] = "markdown",
-        ["value"] = "value", ["sql"] = "sql", ["kql"] = "kql", ["http"] = "http",
-    };
-
-    /// <summary>The canonical name for <paramref name="nameOrAlias"/>, using the notebook's declared kernels first.</summary>
-    public static string Canonical(string nameOrAlias, JsonObject? kernelInfo = null)
-    {
-        string trimmed = nameOrAlias.Trim();
-        if (kernelInfo?["items"] is JsonArray items)
-            foreach (var item in items.OfType<JsonObject>())
-            {
-                if (NotebookJson.AsString(item["name"]) is not string name)
-                    continue;
-                if (string.Equals(name, trimmed, StringComparison.Ordinal))
-                    return BuiltIn.TryGetValue(name, out var b) ? b : name;
-                if (item["aliases"] is JsonArray aliases && aliases.Any(a => NotebookJson.AsString(a) == trimmed))
-                    return BuiltIn.TryGetValue(name, out var b) ? b : name;
-            }
-        return BuiltIn.TryGetValue(trimmed, out var canonical) ? canonical : trimmed;
-    }
-
-    /// <summary>Whether <paramref name="nameOrAlias"/> names a kernel (built in, or declared by the notebook).</summary>
-    public static bool IsKnown(string nameOrAlias, JsonObject? kernelInfo = null)
-    {
-        if (BuiltIn.ContainsKey(nameOrAlias))
-            return true;
-        if (kernelInfo?["items"] is JsonArray items)
-            foreach (var item in items.OfType<JsonObject>())
-            {
-                if (NotebookJson.AsString(item["name"]) == nameOrAlias)
-                    return true;
-                if (item["aliases"] is JsonArray aliases && aliases.Any(a => NotebookJson.AsString(a) == nameOrAlias))
-                    return true;
-            }
-        return false;
-    }
-
     /// <summary>
-    /// The kernel named by a <c>#!name</c> line at the start of <paramref name="source"/> (blank lines skipped), or null.
+    /// The kernels Polyglot Notebooks know, for <see cref="Microsoft.DotNet.Interactive.Documents.CodeSubmission"/>'s
+    /// <c>.dib</c> parser (it splits cells at <c>#!name</c> lines of known kernels only). C# is the default.
     /// </summary>
-    public static string? FromFirstLine(string source, JsonObject? kernelInfo = null)
+    public static KernelInfoCollection Known()
     {
-        foreach (var raw in source.Split('\n'))
+        var kernels = new KernelInfoCollection
         {
-            string line = raw.TrimEnd('\r').Trim();
-            if (line.Length == 0)
-                continue;
-            if (line.StartsWith("#!", StringComparison.Ordinal) && IsKnown(line[2..], kernelInfo))
-                return Canonical(line[2..], kernelInfo);
-            return null;
-        }
-        return null;
+            new KernelInfo(CSharp, "C#", ["C#", "c#"]),
+            new KernelInfo("fsharp", "F#", ["F#", "f#"]),
+            new KernelInfo("pwsh", "PowerShell", ["powershell"]),
+            new KernelInfo("javascript", "JavaScript", ["js"]),
+            new KernelInfo("html", "HTML", []),
+            new KernelInfo("mermaid", "Mermaid", []),
+            new KernelInfo("sql", "SQL", []),
+            new KernelInfo("kql", "KQL", []),
+            new KernelInfo("http", "HTTP", []),
+            new KernelInfo("value", null, []),
+            new KernelInfo(Markdown, "Markdown", ["md"]),
+        };
+        kernels.DefaultKernelName = CSharp;
+        return kernels;
+    }
+
+    /// <summary>The canonical name of a kernel name or alias: <c>C#</c> gives <c>csharp</c>, <c>md</c> gives <c>markdown</c>.</summary>
+    public static string Canonical(string nameOrAlias)
+    {
+        string name = nameOrAlias.Trim();
+        if (name.StartsWith(".net-", StringComparison.Ordinal))
+            name = name[5..];
+        return name.ToLowerInvariant() switch
+        {
+            "csharp" or "c#" => CSharp,
+            "markdown" or "md" => Markdown,
+            "fsharp" or "f#" => "fsharp",
+            "powershell" or "pwsh" => "pwsh",
+            _ => name,
+        };
     }
 }

@@ -1,8 +1,8 @@
 namespace Shrink.Notebooks.Model;
 
 /// <summary>
-/// A notebook file (.ipynb or .dib) that cannot be read: bad JSON, a member of the wrong type, missing cells,
-/// an nbformat other than 4. The message names the file and what is wrong with it.
+/// A notebook file (.ipynb or .dib) that cannot be read: not JSON, a member of the wrong type, missing cells, an
+/// nbformat other than 4. The message names the file and what is wrong with it.
 /// </summary>
 public sealed class NotebookFormatException : Exception
 {

@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis.CSharp;
-using Shrink.Notebooks.Model;
+
 
 namespace Shrink.Notebooks.Parameters;
 
@@ -128,7 +127,7 @@ public sealed partial record NotebookParameter
         double d when double.IsNaN(d) => "double.NaN",
         double d when double.IsPositiveInfinity(d) => "double.PositiveInfinity",
         double d when double.IsNegativeInfinity(d) => "double.NegativeInfinity",
-        double d => FloatText.Python(d),
+        double d => PythonFloatText.Python(d),
         string s => StringLiteral(s),
         _ => throw new InvalidOperationException("unreachable"),
     };
@@ -136,15 +135,14 @@ public sealed partial record NotebookParameter
     /// <summary><c>var name = literal;</c> (papermill's <c>CSharpTranslator.assign</c>).</summary>
     public string ToCSharpAssignment() => $"var {Name} = {ToCSharpLiteral()};";
 
-    /// <summary>The value as JSON, for <c>metadata.papermill.parameters</c> (non-finite floats as Python spells them).</summary>
-    public JsonNode? ToJson() => Value switch
+    /// <summary>
+    /// The value as it is recorded in <c>metadata.papermill.parameters</c> (a bool, long, double or string; non-finite
+    /// floats as Python spells them, since JSON has no NaN or infinity).
+    /// </summary>
+    public object ToMetadataValue() => Value switch
     {
-        bool b => JsonValue.Create(b),
-        long l => JsonValue.Create(l),
-        double d when double.IsFinite(d) => JsonValue.Create(d),
-        double d => JsonValue.Create(FloatText.Python(d)),
-        string s => JsonValue.Create(s),
-        _ => null,
+        double d when !double.IsFinite(d) => PythonFloatText.Python(d),
+        _ => Value,
     };
 
     /// <summary>Python's <c>'"{}"'.format(s.encode('unicode_escape').decode().replace('"', '\\"'))</c>, made valid C#.</summary>

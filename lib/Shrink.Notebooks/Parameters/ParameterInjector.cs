@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Model;
 
 namespace Shrink.Notebooks.Parameters;
@@ -11,7 +11,8 @@ namespace Shrink.Notebooks.Parameters;
 /// parameter replaces an existing <c>injected-parameters</c> cell in place; otherwise it goes right after the first
 /// cell tagged <c>parameters</c>; with no such cell it goes at the top (with a warning). The values are recorded in
 /// <c>metadata.papermill.parameters</c>. C# script semantics make it work: the injected <c>var x</c> shadows the
-/// default declared in the <c>parameters</c> cell.
+/// default declared in the <c>parameters</c> cell. Microsoft.DotNet.Interactive.Documents has no papermill support, so
+/// this works on its cell list and metadata dictionaries directly (tags through <see cref="NotebookCells"/>).
 /// </summary>
 public static class ParameterInjector
 {
@@ -44,22 +45,24 @@ public static class ParameterInjector
 
     /// <summary>
     /// Injects <paramref name="parameters"/> into <paramref name="notebook"/> (nothing happens for an empty list, as in
-    /// papermill). Returns the injected cell's index and any warnings.
+    /// papermill); <paramref name="name"/> names the notebook in warnings. Returns the injected cell's index and any
+    /// warnings.
     /// </summary>
-    public static InjectionResult Inject(Notebook notebook, IReadOnlyList<NotebookParameter> parameters)
+    public static InjectionResult Inject(InteractiveDocument notebook, string name, IReadOnlyList<NotebookParameter> parameters)
     {
         if (parameters.Count == 0)
             return new InjectionResult(-1, []);
         var unique = Deduplicate(parameters);
         var warnings = new List<string>();
-        var cell = NotebookCell.Code(Codify(unique), InjectedTag);
+        var cells = notebook.Elements;
+        var cell = NotebookCells.NewCode(Codify(unique), KernelNames.CSharp, InjectedTag);
 
-        int injected = notebook.Cells.FindIndex(c => c.HasTag(InjectedTag));
-        int defaults = notebook.Cells.FindIndex(c => c.HasTag(ParametersTag));
+        int injected = IndexOf(cells, InjectedTag);
+        int defaults = IndexOf(cells, ParametersTag);
         int index;
         if (injected >= 0)
         {
-            notebook.Cells.RemoveAt(injected);
+            cells.RemoveAt(injected);
             index = injected;
         }
         else if (defaults >= 0)
@@ -67,23 +70,34 @@ public static class ParameterInjector
         else
         {
             index = 0;
-            warnings.Add($"{notebook.Name} has no cell tagged \"{ParametersTag}\"; the parameters cell was injected at the top");
+            warnings.Add($"{name} has no cell tagged \"{ParametersTag}\"; the parameters cell was injected at the top");
         }
-        notebook.InsertCell(index, cell);
+        cells.Insert(index, cell);
 
         if (defaults >= 0)
         {
-            string defaultsSource = notebook.Cells[defaults].Source;
+            string defaultsSource = cells[defaults].Contents;
             foreach (var p in unique)
                 if (!Regex.IsMatch(defaultsSource, $@"\b{Regex.Escape(p.Name)}\b"))
-                    warnings.Add($"{notebook.Name}: parameter \"{p.Name}\" does not appear in the \"{ParametersTag}\" cell (a new variable, not an override)");
+                    warnings.Add($"{name}: parameter \"{p.Name}\" does not appear in the \"{ParametersTag}\" cell (a new variable, not an override)");
         }
 
-        var recorded = new JsonObject();
-        foreach (var p in unique)
-            recorded[p.Name] = p.ToJson();
-        notebook.Metadata.GetOrAddObject("papermill").SetSorted("parameters", recorded);
+        if (notebook.Metadata.TryGetValue("papermill", out var existing) && existing is IDictionary<string, object> papermill)
+            papermill["parameters"] = Recorded(unique);
+        else
+            notebook.Metadata["papermill"] = new Dictionary<string, object> { ["parameters"] = Recorded(unique) };
         return new InjectionResult(index, warnings);
+    }
+
+    static Dictionary<string, object> Recorded(List<NotebookParameter> parameters) =>
+        parameters.ToDictionary(p => p.Name, p => p.ToMetadataValue());
+
+    static int IndexOf(IList<InteractiveDocumentElement> cells, string tag)
+    {
+        for (int i = 0; i < cells.Count; i++)
+            if (cells[i].IsCode() && cells[i].HasTag(tag))
+                return i;
+        return -1;
     }
 }
 

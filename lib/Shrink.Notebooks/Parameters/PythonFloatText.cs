@@ -1,14 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Shrink.Notebooks.Model;
+namespace Shrink.Notebooks.Parameters;
 
 /// <summary>
-/// Shortest round-trip spellings of a double as JavaScript (<c>Number.prototype.toString</c>) and Python
-/// (<c>repr(float)</c>) print them. Both start from the same shortest digit string; they differ only in when
-/// they switch to exponent notation and how they spell the exponent.
+/// The shortest round-trip spelling of a double as Python's <c>repr(float)</c> prints it, which is how papermill writes a
+/// float parameter into the injected cell.
 /// </summary>
-internal static class FloatText
+internal static class PythonFloatText
 {
     /// <summary>Splits a finite non-zero double into its shortest digits and the position of the decimal point
     /// (value = 0.d1d2…dn × 10^point).</summary>
@@ -33,31 +32,6 @@ internal static class FloatText
         digits = digits[lead..].TrimEnd('0');
         if (digits.Length == 0) digits = "0";
         return (d < 0, digits, point);
-    }
-
-    /// <summary>The double as JavaScript prints it; NaN and infinities are not representable in JSON and give "null".</summary>
-    public static string JavaScript(double d)
-    {
-        if (!double.IsFinite(d)) return "null";
-        if (d == 0) return "0";
-        var (neg, digits, n) = Decompose(d);
-        int k = digits.Length;
-        var sb = new StringBuilder();
-        if (neg) sb.Append('-');
-        if (k <= n && n <= 21)
-            sb.Append(digits).Append('0', n - k);
-        else if (0 < n && n <= 21)
-            sb.Append(digits, 0, n).Append('.').Append(digits, n, k - n);
-        else if (-6 < n && n <= 0)
-            sb.Append("0.").Append('0', -n).Append(digits);
-        else
-        {
-            sb.Append(digits[0]);
-            if (k > 1) sb.Append('.').Append(digits, 1, k - 1);
-            int x = n - 1;
-            sb.Append('e').Append(x < 0 ? '-' : '+').Append(Math.Abs(x).ToString(CultureInfo.InvariantCulture));
-        }
-        return sb.ToString();
     }
 
     /// <summary>The double as Python's <c>repr</c>/<c>str</c> prints it ("100000.0", "1e-05", "1.5e+16", "nan", "inf").</summary>

@@ -1,4 +1,4 @@
-namespace Shrink.Notebooks.Formatting;
+namespace Shrink.Notebooks.Execution;
 
 /// <summary>
 /// The notebook-session convention shared with libraries that render into notebooks (Shrink's charts): before a
