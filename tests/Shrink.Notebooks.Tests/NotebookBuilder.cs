@@ -1,3 +1,4 @@
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Model;
 
 namespace Shrink.Notebooks.Tests;
@@ -6,37 +7,34 @@ namespace Shrink.Notebooks.Tests;
 internal static class NotebookBuilder
 {
     /// <summary>A C# notebook whose cells are the given sources; a source starting with "md:" is a markdown cell,
-    /// one starting with "params:" is a code cell tagged "parameters".</summary>
-    public static Notebook Create(params string[] cells)
+    /// one starting with "params:" is a code cell tagged "parameters", one starting with "claims:" a code cell tagged "claims".</summary>
+    public static InteractiveDocument Create(params string[] cells)
     {
-        var nb = Notebook.CreateCSharp("test.ipynb");
+        var nb = new InteractiveDocument();
+        nb.Metadata["kernelspec"] = new Dictionary<string, object> { ["display_name"] = ".NET (C#)", ["language"] = "C#", ["name"] = ".net-csharp" };
         foreach (var source in cells)
         {
             if (source.StartsWith("md:", StringComparison.Ordinal))
-                nb.AddCell(NotebookCell.Markdown(source[3..]));
+                nb.Add(NotebookCells.NewMarkdown(source[3..]));
             else if (source.StartsWith("params:", StringComparison.Ordinal))
-                nb.AddCell(NotebookCell.Code(source[7..], "parameters"));
+                nb.Add(NotebookCells.NewCode(source[7..], KernelNames.CSharp, "parameters"));
+            else if (source.StartsWith("claims:", StringComparison.Ordinal))
+                nb.Add(NotebookCells.NewCode(source[7..], KernelNames.CSharp, "claims"));
             else
-                nb.AddCell(NotebookCell.Code(source));
+                nb.Add(NotebookCells.NewCode(source));
         }
         return nb;
     }
 
     /// <summary>Writes <paramref name="nb"/> to <paramref name="folder"/>/<paramref name="name"/> and returns the path.</summary>
-    public static string Save(Notebook nb, string folder, string name)
+    public static string Save(InteractiveDocument nb, string folder, string name)
     {
         string path = Path.Combine(folder, name);
-        nb.Save(path);
+        NotebookFile.Save(nb, path);
         return path;
     }
 
-    /// <summary>The text of all outputs of a cell of the given type, concatenated.</summary>
-    public static string OutputText(NotebookCell cell, string outputType) => string.Concat(cell.Outputs
-        .Where(o => o.OutputType == outputType)
-        .Select(o => outputType switch
-        {
-            "stream" => o.Text,
-            "error" => o.ErrorValue + "\n" + string.Join("\n", o.Traceback),
-            _ => o.GetData("text/plain"),
-        }));
+    /// <summary>The text/plain of the one output of a cell that is a display or a result.</summary>
+    public static string Plain(InteractiveDocumentElement cell) =>
+        Assert.Single(cell.Outputs, o => o is DisplayElement or ReturnValueElement).Get("text/plain")!;
 }

@@ -37,15 +37,26 @@ public static class NotebookFile
     {
         string json = Decode(utf8.ToArray(), name);
         IpynbValidator.Validate(json, name);
+        InteractiveDocument notebook;
         try
         {
-            return Notebook.Parse(json, KernelNames.Known());
+            notebook = Notebook.Parse(json, KernelNames.Known());
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException)
         {
             throw new NotebookFormatException(name, $"not a notebook Microsoft.DotNet.Interactive.Documents can read: {e.Message}", e);
         }
+        // Documents gives a code cell without kernel metadata its own default (C#) when it does not know the notebook's
+        // kernel; such a cell belongs to the notebook's kernel (kernelspec "python3": a Python cell, not a C# one).
+        string defaultKernel = notebook.DefaultKernelName();
+        foreach (var cell in notebook.Elements)
+            if (cell.IsCode() && !HasKernelMetadata(cell))
+                cell.KernelName = defaultKernel;
+        return notebook;
     }
+
+    static bool HasKernelMetadata(InteractiveDocumentElement cell) =>
+        cell.Metadata is { } md && (md.ContainsKey("polyglot_notebook") || md.ContainsKey("dotnet_interactive"));
 
     /// <summary>Parses .ipynb JSON text.</summary>
     public static InteractiveDocument Parse(string json, string name) => Parse(Encoding.UTF8.GetBytes(json), name);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Cli;
 using Shrink.Notebooks.Model;
 
@@ -32,9 +33,9 @@ public class CliTests
         Assert.Equal(bytesBefore, File.ReadAllBytes(source));
         Assert.Equal(timeBefore, File.GetLastWriteTimeUtc(source));
         Assert.Equal(["ok.html", "ok.ipynb"], Directory.GetFiles(outDir).Select(Path.GetFileName).Order());
-        var executed = Notebook.Load(Path.Combine(outDir, "ok.ipynb"));
-        Assert.Equal("40", executed.Cells[3].Outputs[1].GetData("text/plain"));
-        Assert.Equal(4L, (long)executed.Metadata["papermill"]!["parameters"]!["n"]!);
+        var executed = NotebookFile.Load(Path.Combine(outDir, "ok.ipynb"));
+        Assert.Equal("40", executed.Elements[3].Outputs[1].Get("text/plain"));
+        Assert.Equal(4.0, (double)((IDictionary<string, object>)((IDictionary<string, object>)executed.Metadata["papermill"])["parameters"])["n"]);
         string html = File.ReadAllText(Path.Combine(outDir, "ok.html"));
         Assert.Contains("<i>it</i>", html);
         Assert.Contains("<h1>Hello</h1>", html);
@@ -48,13 +49,13 @@ public class CliTests
         var (code, stdout, stderr) = await Run("run", source, "--out", Path.Combine(folder, "out"));
         Assert.Equal(NotebookCli.ExitCellFailed, code);
         Assert.Contains("[2/3] cell 2 … FAILED", stdout);
-        Assert.Contains("code cell 2 (notebook cell 2), line 1, column 13: error CS0103", stderr);
-        var executed = Notebook.Load(Path.Combine(folder, "out", "bad.ipynb"));
-        Assert.Null(executed.Cells[2].ExecutionCount);
+        Assert.Contains("bad.ipynb: code cell 2 (notebook cell 2), line 1, column 13: error CS0103", stderr);
+        var executed = NotebookFile.Load(Path.Combine(folder, "out", "bad.ipynb"));
+        Assert.Equal(0, executed.Elements[2].ExecutionOrder);
 
         (code, _, _) = await Run("run", source, "--out", Path.Combine(folder, "out2"), "--keep-going");
         Assert.Equal(NotebookCli.ExitCellFailed, code);
-        Assert.Equal(3, Notebook.Load(Path.Combine(folder, "out2", "bad.ipynb")).Cells[2].ExecutionCount);
+        Assert.Equal(3, NotebookFile.Load(Path.Combine(folder, "out2", "bad.ipynb")).Elements[2].ExecutionOrder);
     }
 
     [Fact]
@@ -141,7 +142,83 @@ public class CliTests
 
         var ok = Exec(dll, "run", source, "--out", Path.Combine(folder, "out"));
         Assert.True(ok.Code == 0, ok.Output);
-        Assert.Equal("42\n", Notebook.Load(Path.Combine(folder, "out", "p.ipynb")).Cells[0].Outputs[0].Text);
+        Assert.Equal("42\n", Assert.IsType<TextElement>(NotebookFile.Load(Path.Combine(folder, "out", "p.ipynb")).Elements[0].Outputs[0]).Text);
         Assert.Equal(1, Exec(dll, "run", source, "-p", "1x=2").Code);
+    }
+
+    // Bad input (issue 13): a throwing cell names the file, cell and line, exits 2 and leaves the source as it was.
+    [Fact]
+    public async Task ThrowingCellNamesFileCellAndLineAndLeavesTheSource()
+    {
+        string folder = TestPaths.NewTempFolder();
+        string source = NotebookBuilder.Save(NotebookBuilder.Create("md:# T", "var a = 1;", "var b = 2;\nthrow new InvalidOperationException(\"bad input\");"), folder, "throws.ipynb");
+        byte[] before = File.ReadAllBytes(source);
+        var (code, _, stderr) = await Run("run", source, "--out", Path.Combine(folder, "out"));
+        Assert.Equal(NotebookCli.ExitCellFailed, code);
+        Assert.Contains("throws.ipynb: code cell 2 (notebook cell 3), line 2: InvalidOperationException: bad input", stderr);
+        Assert.Equal(before, File.ReadAllBytes(source));
+    }
+
+    // Bad input: a file that is not JSON exits 1 naming the file and where the JSON breaks; an unknown kernel fails its
+    // cells (exit 2) with a message naming the kernel; neither file is written over.
+    [Fact]
+    public async Task NotJsonAndUnknownKernelsAreReportedClearly()
+    {
+        string folder = TestPaths.NewTempFolder();
+        string notJson = Path.Combine(folder, "notes.ipynb");
+        File.WriteAllText(notJson, "# just markdown\n\nnot a notebook\n");
+        var (code, _, err) = await Run("run", notJson, "--out", Path.Combine(folder, "o1"));
+        Assert.Equal(NotebookCli.ExitUsage, code);
+        Assert.Contains("notes.ipynb: not valid JSON at line 1", err);
+        Assert.Equal("# just markdown\n\nnot a notebook\n", File.ReadAllText(notJson));
+
+        string python = Path.Combine(folder, "py.ipynb");
+        string pythonJson = """{"cells": [{"cell_type": "code", "metadata": {}, "source": "print(1)", "outputs": [], "execution_count": null}], "metadata": {"kernelspec": {"name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}""";
+        File.WriteAllText(python, pythonJson);
+        var (code2, _, err2) = await Run("run", python, "--out", Path.Combine(folder, "o2"));
+        Assert.Equal(NotebookCli.ExitCellFailed, code2);
+        Assert.Contains("py.ipynb: code cell 1 (notebook cell 1), line 1: a \"python3\" cell", err2);
+        Assert.Equal(pythonJson, File.ReadAllText(python));
+    }
+
+    // Issue 13, part 6: with --html, a folder run also writes index.html linking every executed notebook with its status,
+    // run time and claims table (the outputs of the cells tagged "claims"); a notebook without one says so.
+    [Fact]
+    public async Task FolderRunWithHtmlWritesTheSuiteIndex()
+    {
+        string folder = TestPaths.NewTempFolder();
+        string nbs = Path.Combine(folder, "nbs");
+        Directory.CreateDirectory(nbs);
+        NotebookBuilder.Save(NotebookBuilder.Create("params:int n = 1;", "claims:display(HTML(\"<table id=\\\"verdicts\\\"><tr><td>claim</td><td>holds</td></tr></table>\"));"), nbs, "a-claims.ipynb");
+        NotebookBuilder.Save(NotebookBuilder.Create("1 + 1"), nbs, "b-none.ipynb");
+        NotebookBuilder.Save(NotebookBuilder.Create("throw new Exception(\"x\");", "claims:\"never\""), nbs, "c-fails.ipynb");
+        string outDir = Path.Combine(folder, "out");
+
+        var (code, stdout, _) = await Run("run", nbs, "-p", "n=2", "--out", outDir, "--html");
+        Assert.Equal(NotebookCli.ExitCellFailed, code);
+        Assert.Contains("index: 2 of 3 notebooks ok", stdout);
+        string index = File.ReadAllText(Path.Combine(outDir, "index.html"));
+        Assert.StartsWith("<!DOCTYPE html>", index);
+        foreach (var name in new[] { "a-claims", "b-none", "c-fails" })
+            Assert.Contains($"<a href=\"{name}.html\">{name}</a>", index);
+        Assert.Contains("<table id=\"verdicts\"><tr><td>claim</td><td>holds</td></tr></table>", index);
+        Assert.Contains("This notebook has no claims table", index);
+        Assert.Contains("FAILED: 1 failed, 1 not run", index);
+        Assert.Contains("did not run: an earlier cell failed", index);
+        Assert.Contains("n=2", index);
+        Assert.DoesNotContain("<script", index);
+        Assert.DoesNotContain("http://", index);
+        Assert.DoesNotContain("https://", index);
+
+        // The page opens in Chromium (network off) with its table and links.
+        string dom = Shrink.Tests.Charts.HeadlessChromium.DumpDom(Path.Combine(outDir, "index.html"), TimeSpan.FromSeconds(60));
+        Assert.Contains("verdicts", dom);
+        Assert.Contains("a-claims.html", dom);
+
+        // A single notebook (no folder) writes no index.
+        string single = Path.Combine(folder, "single");
+        (code, _, _) = await Run("run", Path.Combine(nbs, "b-none.ipynb"), "--out", single, "--html");
+        Assert.Equal(NotebookCli.ExitSuccess, code);
+        Assert.False(File.Exists(Path.Combine(single, "index.html")));
     }
 }

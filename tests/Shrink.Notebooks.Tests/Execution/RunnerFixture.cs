@@ -1,12 +1,11 @@
-using System.Text.Json.Nodes;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Execution;
-using Shrink.Notebooks.Formatting;
 using Shrink.Notebooks.Model;
 
 namespace Shrink.Notebooks.Tests.Execution;
 
 /// <summary>
-/// Runs one notebook that exercises most of the runner once (Roslyn's first compile costs seconds), with
+/// Runs one notebook that exercises most of the runner once (the kernel's first compile costs seconds), with
 /// <c>KeepGoing</c>, in its own temp folder; the tests in <see cref="RunnerTests"/> inspect its cells.
 /// </summary>
 public sealed class RunnerFixture
@@ -26,7 +25,7 @@ public sealed class RunnerFixture
         ("throw", "var x = 1;\n\nthrow new InvalidOperationException(\"boom\");"),
         ("throw-in-earlier-cell", "var y = 0;\nvar q = Divide(1, y);"),
         ("time", "#!time\nvar t = 1;"),
-        ("nuget", "// comment\n#r \"nuget: Plotly.NET, 4.2.0\""),
+        ("unknown-magic", "// comment\n#!frobnicate"),
         ("fsharp", "let a = 1"),
         // TorchSharp.dll (and libtorch's natives) sit beside Shrink.dll: the #r of Shrink.dll alone must resolve them, at
         // compile time (the cell names TorchSharp's types) and at run time (touching a Shrink type loads the natives).
@@ -43,16 +42,14 @@ public sealed class RunnerFixture
     {
         Folder = TestPaths.NewTempFolder();
         File.WriteAllText(Path.Combine(Folder, "data.txt"), "hello");
-        var nb = Notebook.CreateCSharp("fixture.ipynb");
-        nb.AddCell(NotebookCell.Markdown("# Fixture"));
+        var nb = NotebookBuilder.Create("md:# Fixture");
         foreach (var (name, source) in Cells)
         {
             var cell = name == "params"
-                ? NotebookCell.Code(source, "parameters")
-                : NotebookCell.Code(source.Replace("{RELATIVE_SHRINK}", Path.GetRelativePath(Folder, TestPaths.ShrinkDll).Replace('\\', '/')));
-            if (name == "fsharp")
-                cell.Metadata["polyglot_notebook"] = new JsonObject { ["kernelName"] = "fsharp" };
-            nb.AddCell(cell);
+                ? NotebookCells.NewCode(source, KernelNames.CSharp, "parameters")
+                : NotebookCells.NewCode(source.Replace("{RELATIVE_SHRINK}", Path.GetRelativePath(Folder, TestPaths.ShrinkDll).Replace('\\', '/')),
+                    name == "fsharp" ? "fsharp" : KernelNames.CSharp);
+            nb.Add(cell);
         }
         Path_ = NotebookBuilder.Save(nb, Folder, "fixture.ipynb");
         SourceBytes = File.ReadAllBytes(Path_);
@@ -76,7 +73,7 @@ public sealed class RunnerFixture
     public string? SessionAfter { get; }
 
     /// <summary>The executed cell with the given name.</summary>
-    public NotebookCell Cell(string name) => Result.Notebook.Cells[Index(name)];
+    public InteractiveDocumentElement Cell(string name) => Result.Notebook.Elements[Index(name)];
 
     /// <summary>The run result of the cell with the given name.</summary>
     public CellRunResult CellResult(string name) => Result.Cells.Single(c => c.CellIndex == Index(name));

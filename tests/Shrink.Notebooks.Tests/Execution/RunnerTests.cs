@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Execution;
 using Shrink.Notebooks.Model;
 
@@ -6,7 +6,7 @@ namespace Shrink.Notebooks.Tests.Execution;
 
 public class RunnerTests(RunnerFixture run) : IClassFixture<RunnerFixture>
 {
-    static string Plain(NotebookCell cell) => Assert.Single(cell.Outputs, o => o.OutputType == "display_data").GetData("text/plain")!;
+    static string Plain(InteractiveDocumentElement cell) => NotebookBuilder.Plain(cell);
 
     [Fact]
     public void StateCarriesAcrossCellsAndTrailingExpressionsDisplay()
@@ -25,22 +25,24 @@ public class RunnerTests(RunnerFixture run) : IClassFixture<RunnerFixture>
     public void ConsoleAndDisplayOutputsKeepTheirOrder()
     {
         var outputs = run.Cell("console").Outputs;
-        Assert.Equal(["stream", "stream", "display_data", "display_data", "stream"], outputs.Select(o => o.OutputType));
-        Assert.Equal(("stdout", "out 1\n"), (outputs[0].StreamName, outputs[0].Text));
-        Assert.Equal(("stderr", "err 1\n"), (outputs[1].StreamName, outputs[1].Text));
-        Assert.Equal(["text/plain"], outputs[2].Data.Select(d => d.Key));
-        Assert.Equal("shown", outputs[2].GetData("text/plain"));
-        Assert.Equal("<b>bold</b>", outputs[3].GetData("text/html"));
-        Assert.Equal(("stdout", "out 2"), (outputs[4].StreamName, outputs[4].Text));
+        Assert.Equal([typeof(TextElement), typeof(TextElement), typeof(DisplayElement), typeof(DisplayElement), typeof(TextElement)], outputs.Select(o => o.GetType()));
+        Assert.Equal(("stdout", "out 1\n"), (((TextElement)outputs[0]).Name, ((TextElement)outputs[0]).Text));
+        Assert.Equal(("stderr", "err 1\n"), (((TextElement)outputs[1]).Name, ((TextElement)outputs[1]).Text));
+        Assert.Equal(["text/plain"], outputs[2].Bundle().Select(d => d.Key));
+        Assert.Equal("shown", outputs[2].Get("text/plain"));
+        Assert.Equal("<b>bold</b>", outputs[3].Get("text/html"));
+        Assert.Equal(("stdout", "out 2"), (((TextElement)outputs[4]).Name, ((TextElement)outputs[4]).Text));
     }
 
     [Fact]
     public void ConventionFormatterOfALibraryTypeIsUsed()
     {
+        // .NET Interactive's Formatter finds the library's TypeFormatterSourceAttribute by name and uses its formatters
+        // for the types the attribute prefers.
         var output = Assert.Single(run.Cell("convention").Outputs);
-        Assert.Equal(["text/html", "text/plain", "application/json"], output.Data.Select(d => d.Key));
-        Assert.Equal("<meter value=\"0.25\"></meter>", output.GetData("text/html"));
-        Assert.Equal(0.25, (double)output.Json["data"]!["application/json"]!["value"]!);
+        Assert.IsType<ReturnValueElement>(output);
+        Assert.Equal("<meter value=\"0.25\"></meter>", output.Get("text/html"));
+        Assert.Equal("gauge 0.25", output.Get("text/plain"));
     }
 
     [Fact]
@@ -48,55 +50,54 @@ public class RunnerTests(RunnerFixture run) : IClassFixture<RunnerFixture>
     {
         var result = run.CellResult("compile-error");
         Assert.Equal(CellStatus.Failed, result.Status);
-        var error = Assert.Single(run.Cell("compile-error").Outputs);
+        var error = Assert.IsType<ErrorElement>(Assert.Single(run.Cell("compile-error").Outputs));
         Assert.Equal("CompilationError", error.ErrorName);
         int number = RunnerFixture.CodeNumber("compile-error");
         Assert.StartsWith($"code cell {number} (notebook cell {number + 1}), line 2, column 19: error CS0103:", error.ErrorValue);
         Assert.Contains("missing", error.ErrorValue);
-        Assert.Contains("    2 | var broken = ok + missing;", error.Traceback);
+        Assert.Contains("    2 | var broken = ok + missing;", error.StackTrace);
         Assert.Equal(error.ErrorValue!.Split('\n')[0], result.Error);
     }
 
     [Fact]
     public void RuntimeExceptionNamesCellAndLine()
     {
-        var error = Assert.Single(run.Cell("throw").Outputs);
+        var error = Assert.IsType<ErrorElement>(Assert.Single(run.Cell("throw").Outputs));
         int number = RunnerFixture.CodeNumber("throw");
         Assert.Equal("System.InvalidOperationException", error.ErrorName);
         Assert.Equal($"code cell {number} (notebook cell {number + 1}), line 3: InvalidOperationException: boom", error.ErrorValue);
-        Assert.Contains(error.Traceback, l => l.Contains("InvalidOperationException: boom"));
+        Assert.Contains(error.StackTrace, l => l.Contains("InvalidOperationException: boom"));
 
-        var nested = Assert.Single(run.Cell("throw-in-earlier-cell").Outputs);
+        var nested = Assert.IsType<ErrorElement>(Assert.Single(run.Cell("throw-in-earlier-cell").Outputs));
         int define = RunnerFixture.CodeNumber("define"), caller = RunnerFixture.CodeNumber("throw-in-earlier-cell");
         Assert.Equal($"code cell {define} (notebook cell {define + 1}), line 1, called from code cell {caller} (notebook cell {caller + 1}), line 2: DivideByZeroException: Attempted to divide by zero.",
             nested.ErrorValue);
     }
 
     [Fact]
-    public void TimeMagicPrintsWallTime()
+    public void TimeMagicShowsWallTime()
     {
-        var output = Assert.Single(run.Cell("time").Outputs);
-        Assert.Equal("stdout", output.StreamName);
-        Assert.Matches(@"^Wall time: \d+(\.\d+)?ms\n$", output.Text);
+        // As the .NET Interactive tool's #!time: a text/plain display after the cell's outputs.
+        var output = Assert.IsType<DisplayElement>(Assert.Single(run.Cell("time").Outputs));
+        Assert.Matches(@"^Wall time: \d+(\.\d+)?ms$", output.Get("text/plain"));
     }
 
     [Fact]
-    public void NuGetReferencesAreRefusedWithDirections()
+    public void UnknownMagicCommandsNameCellAndLine()
     {
-        var error = Assert.Single(run.Cell("nuget").Outputs);
-        Assert.Equal("UnsupportedMagicCommand", error.ErrorName);
-        int number = RunnerFixture.CodeNumber("nuget");
-        Assert.StartsWith($"code cell {number} (notebook cell {number + 1}), line 2: `#r \"nuget: Plotly.NET, 4.2.0\"`", error.ErrorValue);
-        Assert.Contains("NuGet packages cannot be restored here", error.ErrorValue);
-        Assert.Contains("#r \"../artifacts/bin/Shrink/release/Shrink.dll\"", error.ErrorValue);
+        var error = Assert.IsType<ErrorElement>(Assert.Single(run.Cell("unknown-magic").Outputs));
+        int number = RunnerFixture.CodeNumber("unknown-magic");
+        Assert.StartsWith($"code cell {number} (notebook cell {number + 1}), line 2, column 1: error DNI101:", error.ErrorValue);
+        Assert.Contains("#!frobnicate", error.ErrorValue);
     }
 
     [Fact]
     public void NonCSharpCellsAreUnsupported()
     {
-        var error = Assert.Single(run.Cell("fsharp").Outputs);
+        var error = Assert.IsType<ErrorElement>(Assert.Single(run.Cell("fsharp").Outputs));
         Assert.Equal("UnsupportedKernel", error.ErrorName);
-        Assert.Contains("\"fsharp\" cell", error.ErrorValue);
+        int number = RunnerFixture.CodeNumber("fsharp");
+        Assert.StartsWith($"code cell {number} (notebook cell {number + 1}), line 1: a \"fsharp\" cell", error.ErrorValue);
         Assert.Equal("fsharp", run.CellResult("fsharp").Kernel);
     }
 
@@ -120,35 +121,38 @@ public class RunnerTests(RunnerFixture run) : IClassFixture<RunnerFixture>
     [Fact]
     public void ExecutionCountsTimingsAndStatusesAreRecorded()
     {
-        var code = run.Result.Notebook.Cells.Where(c => c.IsCode).ToList();
-        Assert.Equal(Enumerable.Range(1, RunnerFixture.Cells.Length), code.Select(c => c.ExecutionCount ?? 0));
+        // Read back from the file the runner would write: what Documents writes, Documents reads.
+        var reread = NotebookFile.Parse(NotebookFile.ToIpynb(run.Result.Notebook), "executed.ipynb");
+        var code = reread.Elements.Where(c => c.IsCode()).ToList();
+        Assert.Equal(Enumerable.Range(1, RunnerFixture.Cells.Length), code.Select(c => c.ExecutionOrder));
         foreach (var cell in code)
         {
-            var timing = cell.Metadata["shrink"]!["execution"]!.AsObject();
-            Assert.True((double)timing["duration"]! >= 0);
-            Assert.True(DateTimeOffset.Parse((string)timing["end"]!) >= DateTimeOffset.Parse((string)timing["start"]!));
+            var timing = (IDictionary<string, object>)((IDictionary<string, object>)cell.Metadata!["shrink"])["execution"];
+            Assert.True((double)timing["duration"] >= 0);
+            Assert.True(DateTimeOffset.Parse((string)timing["end"]) >= DateTimeOffset.Parse((string)timing["start"]));
         }
-        string[] failed = ["compile-error", "throw", "throw-in-earlier-cell", "nuget", "fsharp"];
+        string[] failed = ["compile-error", "throw", "throw-in-earlier-cell", "unknown-magic", "fsharp"];
         Assert.Equal(failed.Length, run.Result.FailedCount);
         foreach (var (name, _) in RunnerFixture.Cells)
         {
             var expected = failed.Contains(name) ? CellStatus.Failed : CellStatus.Succeeded;
             Assert.True(expected == run.CellResult(name).Status, $"{name}: {run.CellResult(name).Status} {run.CellResult(name).Error}");
-            Assert.Equal(expected == CellStatus.Failed ? "failed" : "succeeded", (string)run.Cell(name).Metadata["shrink"]!["execution"]!["status"]!);
+            var execution = (IDictionary<string, object>)((IDictionary<string, object>)run.Cell(name).Metadata!["shrink"])["execution"];
+            Assert.Equal(expected == CellStatus.Failed ? "failed" : "succeeded", (string)execution["status"]);
         }
-        Assert.Equal("# Fixture", run.Result.Notebook.Cells[0].Source);
+        Assert.Equal("# Fixture", run.Result.Notebook.Elements[0].Contents);
     }
 
     [Fact]
     public void SourceNotebookIsNotModified()
     {
         Assert.Equal(run.SourceBytes, File.ReadAllBytes(run.Path_));
-        var source = Notebook.Load(run.Path_);
-        Assert.All(source.Cells.Where(c => c.IsCode), c =>
+        var source = NotebookFile.Load(run.Path_);
+        Assert.All(source.Elements.Where(c => c.IsCode()), c =>
         {
-            Assert.Null(c.ExecutionCount);
+            Assert.Equal(0, c.ExecutionOrder);
             Assert.Empty(c.Outputs);
-            Assert.False(c.Metadata.ContainsKey("shrink"));
+            Assert.False(c.Metadata?.ContainsKey("shrink") ?? false);
         });
     }
 }
@@ -159,20 +163,20 @@ public class RunnerStopTests
     public async Task StopsAtTheFirstFailingCellUnlessKeepGoing()
     {
         var nb = NotebookBuilder.Create("var a = 1;", "throw new Exception(\"stop\");", "md:between", "a + 1");
-        nb.Cells[3].AddOutput(NotebookOutput.Stream("stdout", "stale output from an earlier run"));
+        nb.Elements[3].Outputs.Add(new TextElement("stale output from an earlier run", "stdout"));
         string folder = TestPaths.NewTempFolder();
 
         var stopped = await NotebookRunner.RunAsync(nb, folder);
         Assert.Equal([CellStatus.Succeeded, CellStatus.Failed, CellStatus.NotRun], stopped.Cells.Select(c => c.Status));
         Assert.Equal((1, 1), (stopped.FailedCount, stopped.NotRunCount));
-        var last = stopped.Notebook.Cells[3];
-        Assert.Null(last.ExecutionCount);
+        var last = stopped.Notebook.Elements[3];
+        Assert.Equal(0, last.ExecutionOrder);
         Assert.Empty(last.Outputs);
-        Assert.Single(nb.Cells[3].Outputs);   // the notebook passed in is untouched
+        Assert.Single(nb.Elements[3].Outputs);   // the notebook passed in is untouched
 
         var kept = await NotebookRunner.RunAsync(nb, folder, options: new NotebookRunOptions { KeepGoing = true });
         Assert.Equal([CellStatus.Succeeded, CellStatus.Failed, CellStatus.Succeeded], kept.Cells.Select(c => c.Status));
-        Assert.Equal("2", kept.Notebook.Cells[3].Outputs[0].GetData("text/plain"));
+        Assert.Equal("2", NotebookBuilder.Plain(kept.Notebook.Elements[3]));
     }
 
     [Fact]
@@ -186,7 +190,7 @@ public class RunnerStopTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => NotebookRunner.RunAsync(nb, TestPaths.NewTempFolder(), null, options, cts.Token));
         Assert.Equal(before, Environment.CurrentDirectory);
         Assert.Same(console, Console.Out);
-        Assert.Null(Shrink.Notebooks.Formatting.NotebookSession.CurrentId);
+        Assert.Null(NotebookSession.CurrentId);
     }
 
     [Fact]
@@ -197,7 +201,7 @@ public class RunnerStopTests
         File.WriteAllText(path, "#!markdown\n\n# T\n\n#!csharp\n\nvar z = 20;\n\n#!csharp\n\nz + 1\n");
         var result = await NotebookRunner.RunAsync(path);
         Assert.True(result.Succeeded);
-        Assert.Equal("21", result.Notebook.Cells[2].Outputs[0].GetData("text/plain"));
+        Assert.Equal("21", NotebookBuilder.Plain(result.Notebook.Elements[2]));
     }
 }
 
@@ -210,6 +214,19 @@ public class FirstCellTests
         var result = await NotebookRunner.RunAsync(nb, TestPaths.NewTempFolder(), options: new NotebookRunOptions { KeepGoing = true });
         Assert.Equal([CellStatus.Failed, CellStatus.Succeeded], result.Cells.Select(c => c.Status));
         Assert.Contains("code cell 1 (notebook cell 1), line 2: Exception: first", result.Cells[0].Error);
-        Assert.Equal("42", result.Notebook.Cells[1].Outputs[0].GetData("text/plain"));
+        Assert.Equal("42", NotebookBuilder.Plain(result.Notebook.Elements[1]));
+    }
+}
+
+public class NuGetTests
+{
+    // `#r "nuget:…"` restores through Microsoft.DotNet.Interactive.PackageManagement, as in VS Code and Jupyter.
+    [Fact]
+    public async Task NuGetReferencesRestoreThroughPackageManagement()
+    {
+        var nb = NotebookBuilder.Create("#r \"nuget: YamlDotNet, 18.1.0\"", "new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(new { a = 1 }).Trim()");
+        var result = await NotebookRunner.RunAsync(nb, TestPaths.NewTempFolder());
+        Assert.True(result.Succeeded, string.Join("\n", result.Cells.Select(c => c.Error)));
+        Assert.Equal("a: 1", NotebookBuilder.Plain(result.Notebook.Elements[1]));
     }
 }

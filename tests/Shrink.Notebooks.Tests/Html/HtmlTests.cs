@@ -1,5 +1,5 @@
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Html;
-using Shrink.Notebooks.Model;
 
 namespace Shrink.Notebooks.Tests.Html;
 
@@ -31,13 +31,13 @@ public class HtmlTests
     public void ExportShowsCodeWithItsOutputs()
     {
         var nb = NotebookBuilder.Create("md:## Intro", "var x = \"<tag>\";");
-        var code = nb.Cells[1];
-        code.ExecutionCount = 3;
-        code.AddOutput(NotebookOutput.Stream("stdout", "a < b\n"));
-        code.AddOutput(NotebookOutput.DisplayData([new("text/html", "<div id=\"chart\"><script>var plotly = 1;</script></div>"), new("text/plain", "chart")]));
-        code.AddOutput(NotebookOutput.DisplayData([new("image/png", "iVBORw0K\nGgo="), new("text/plain", "img")]));
-        code.AddOutput(NotebookOutput.DisplayData([new("text/plain", "1 < 2")]));
-        code.AddOutput(NotebookOutput.Error("System.Exception", "code cell 1 (notebook cell 2), line 1: boom", ["code cell 1 (notebook cell 2), line 1: boom", "\u001b[31m   at X\u001b[0m"]));
+        var code = nb.Elements[1];
+        code.ExecutionOrder = 3;
+        code.Outputs.Add(new TextElement("a < b\n", "stdout"));
+        code.Outputs.Add(new DisplayElement(new Dictionary<string, object> { ["text/html"] = "<div id=\"chart\"><script>var plotly = 1;</script></div>", ["text/plain"] = "chart" }));
+        code.Outputs.Add(new DisplayElement(new Dictionary<string, object> { ["image/png"] = new object[] { "iVBORw0K\n", "Ggo=" }, ["text/plain"] = "img" }));
+        code.Outputs.Add(new DisplayElement(new Dictionary<string, object> { ["text/plain"] = "1 < 2" }));
+        code.Outputs.Add(new ErrorElement("code cell 1 (notebook cell 2), line 1: boom", "System.Exception", ["code cell 1 (notebook cell 2), line 1: boom", "\u001b[31m   at X\u001b[0m"]));
 
         string html = HtmlExporter.Export(nb, "My <notebook>");
         Assert.StartsWith("<!DOCTYPE html>", html);

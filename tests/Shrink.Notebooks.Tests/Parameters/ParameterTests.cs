@@ -1,3 +1,4 @@
+using Microsoft.DotNet.Interactive.Documents;
 using Shrink.Notebooks.Execution;
 using Shrink.Notebooks.Model;
 using Shrink.Notebooks.Parameters;
@@ -82,48 +83,54 @@ public class ParameterTests
     public void InjectedCellGoesRightAfterTheParametersCellAndIsRecorded()
     {
         var nb = NotebookBuilder.Create("md:# T", "#r \"x.dll\"", "params:bool quick = false;\nint seed = 0;", "Run(quick);");
-        var result = ParameterInjector.Inject(nb, [NotebookParameter.Parse("quick=true"), NotebookParameter.Parse("seed=1"), NotebookParameter.Parse("quick=false")]);
+        var result = ParameterInjector.Inject(nb, "t.ipynb", [NotebookParameter.Parse("quick=true"), NotebookParameter.Parse("seed=1"), NotebookParameter.Parse("quick=false")]);
         Assert.Equal(3, result.CellIndex);
         Assert.Empty(result.Warnings);
-        var injected = nb.Cells[3];
-        Assert.Equal(["injected-parameters"], injected.Tags);
-        Assert.Equal("// Parameters\nvar quick = false;\nvar seed = 1;\n", injected.Source);     // a later value wins in the first position
-        Assert.Equal(["// Parameters\n", "var quick = false;\n", "var seed = 1;\n"], injected.Json["source"]!.AsArray().Select(s => (string)s!));
-        Assert.Equal("Run(quick);", nb.Cells[4].Source);
-        var recorded = nb.Metadata["papermill"]!["parameters"]!.AsObject();
+        var injected = nb.Elements[3];
+        Assert.Equal(["injected-parameters"], injected.Tags());
+        Assert.Equal("// Parameters\nvar quick = false;\nvar seed = 1;\n", injected.Contents);     // a later value wins in the first position
+        Assert.Equal("Run(quick);", nb.Elements[4].Contents);
+        var recorded = (IDictionary<string, object>)((IDictionary<string, object>)nb.Metadata["papermill"])["parameters"];
         Assert.Equal(["quick", "seed"], recorded.Select(p => p.Key));
-        Assert.False((bool)recorded["quick"]!);
-        Assert.Equal(1L, (long)recorded["seed"]!);
+        Assert.False((bool)recorded["quick"]);
+        Assert.Equal(1L, (long)recorded["seed"]);
+
+        // Written as papermill writes it: the cell's source as lines, tagged, with the values in metadata.papermill.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(NotebookFile.ToIpynb(nb))!;
+        var cell = json["cells"]![3]!;
+        Assert.Equal(["// Parameters\n", "var quick = false;\n", "var seed = 1;\n"], cell["source"]!.AsArray().Select(s => (string)s!));
+        Assert.Equal("injected-parameters", (string)cell["metadata"]!["tags"]![0]!);
+        Assert.Equal(1, (int)json["metadata"]!["papermill"]!["parameters"]!["seed"]!);
     }
 
     [Fact]
     public void AnEarlierInjectedCellIsReplacedWhereItIs()
     {
         var nb = NotebookBuilder.Create("params:int a = 1;", "a", "// Parameters\nvar a = 2;\n", "a * 10");
-        nb.Cells[2].Metadata["tags"] = new System.Text.Json.Nodes.JsonArray("injected-parameters");
-        var result = ParameterInjector.Inject(nb, [NotebookParameter.Parse("a=5")]);
+        nb.Elements[2].Metadata!["tags"] = new object[] { "injected-parameters" };
+        var result = ParameterInjector.Inject(nb, "t.ipynb", [NotebookParameter.Parse("a=5")]);
         Assert.Equal(2, result.CellIndex);
-        Assert.Equal(4, nb.Cells.Count);
-        Assert.Equal("// Parameters\nvar a = 5;\n", nb.Cells[2].Source);
-        Assert.Single(nb.Cells, c => c.HasTag("injected-parameters"));
+        Assert.Equal(4, nb.Elements.Count);
+        Assert.Equal("// Parameters\nvar a = 5;\n", nb.Elements[2].Contents);
+        Assert.Single(nb.Elements, c => c.HasTag("injected-parameters"));
     }
 
     [Fact]
     public void WithoutAParametersCellTheCellGoesOnTopWithAWarning()
     {
         var nb = NotebookBuilder.Create("var a = 1;");
-        var result = ParameterInjector.Inject(nb, [NotebookParameter.Parse("b=2")]);
+        var result = ParameterInjector.Inject(nb, "t.ipynb", [NotebookParameter.Parse("b=2")]);
         Assert.Equal(0, result.CellIndex);
-        Assert.Contains(result.Warnings, w => w.Contains("no cell tagged \"parameters\""));
-        Assert.Equal("// Parameters\nvar b = 2;\n", nb.Cells[0].Source);
-        Assert.Empty(ParameterInjector.Inject(NotebookBuilder.Create("x"), []).Warnings);
+        Assert.Contains(result.Warnings, w => w.Contains("t.ipynb has no cell tagged \"parameters\""));
+        Assert.Equal("// Parameters\nvar b = 2;\n", nb.Elements[0].Contents);
+        Assert.Empty(ParameterInjector.Inject(NotebookBuilder.Create("x"), "x.ipynb", []).Warnings);
     }
 
     [Fact]
     public void UnknownParameterNamesAreWarnedAbout()
     {
         var nb = NotebookBuilder.Create("params:bool quick = false;");
-        var result = ParameterInjector.Inject(nb, [NotebookParameter.Parse("quik=true")]);
+        var result = ParameterInjector.Inject(nb, "t.ipynb", [NotebookParameter.Parse("quik=true")]);
         Assert.Contains(result.Warnings, w => w.Contains("\"quik\" does not appear"));
     }
 
@@ -134,8 +141,8 @@ public class ParameterTests
         var result = await NotebookRunner.RunAsync(nb, TestPaths.NewTempFolder(),
             [NotebookParameter.Parse("quick=true"), NotebookParameter.Parse("name=vit \"tiny\"")]);
         Assert.True(result.Succeeded);
-        Assert.Equal("True 10 vit \"tiny\"", result.Notebook.Cells[2].Outputs[0].GetData("text/plain"));
-        Assert.Equal(3, result.Notebook.Cells.Count(c => c.IsCode));
-        Assert.Equal(2, nb.Cells.Count);   // the notebook passed in is untouched
+        Assert.Equal("True 10 vit \"tiny\"", NotebookBuilder.Plain(result.Notebook.Elements[2]));
+        Assert.Equal(3, result.Notebook.Elements.Count(c => c.IsCode()));
+        Assert.Equal(2, nb.Elements.Count);   // the notebook passed in is untouched
     }
 }
