@@ -22,7 +22,10 @@ internal static class IpynbValidator
         catch (JsonException e)
         {
             string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
-            string message = e.Message.IndexOf(" Path:", StringComparison.Ordinal) is int cut and > 0 ? e.Message[..cut] : e.Message;
+            string message = e.Message;
+            foreach (var tail in new[] { " Path:", " LineNumber:" })
+                if (message.IndexOf(tail, StringComparison.Ordinal) is int cut and > 0)
+                    message = message[..cut];
             throw new NotebookFormatException(file, $"not valid JSON{where}: {message}", e);
         }
         using (doc)
