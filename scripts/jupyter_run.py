@@ -154,7 +154,7 @@ def main(argv):
         print(f"{name}: {code_cells} code cells, {len(errors)} errors, {seconds:.1f} s", flush=True)
         if failure or errors:
             for i, ename, evalue in errors:
-                print(f"{name}: cell {i}: {ename}: {evalue}", file=sys.stderr)
+                print(f"{name}: cells[{i}]: {ename}: {evalue}", file=sys.stderr)
             if failure and not errors:
                 print(f"{name}: " + "\n".join(failure[-20:]), file=sys.stderr)
             worst = max(worst, 2)

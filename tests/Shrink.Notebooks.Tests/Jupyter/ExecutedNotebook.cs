@@ -16,7 +16,7 @@ internal sealed class ExecutedNotebook
         ExecutedCells = executedCells;
     }
 
-    /// <summary>One line per error output: <c>cell N: ename: evalue</c>.</summary>
+    /// <summary>One line per error output: <c>cells[N]: ename: evalue</c> (N counts every cell from 0, as nbformat does).</summary>
     public IReadOnlyList<string> Errors { get; }
 
     /// <summary>The <c>text/html</c> of every display and result, in cell order.</summary>
@@ -59,7 +59,7 @@ internal sealed class ExecutedNotebook
                 switch ((string?)o["output_type"])
                 {
                     case "error":
-                        errors.Add($"cell {i}: {(string?)o["ename"]}: {FirstLines((string?)o["evalue"] ?? "", 3)}");
+                        errors.Add($"cells[{i}]: {(string?)o["ename"]}: {FirstLines((string?)o["evalue"] ?? "", 3)}");
                         break;
                     case "display_data" or "execute_result" when (o["data"]?["text/html"]) is { } data:
                         html.Add(Text(data));
