@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test in the solution (Release), excluding the slow category unless SHRINK_SLOW=1,
 # and ends with one summary line: "tests: N passed, N failed, N skipped".
+# First it sets the machine up (scripts/setup.sh: Chromium, Jupyter's client, the .NET Interactive tool and its
+# kernelspec; quiet when all is there). SHRINK_NO_SETUP=1 skips that step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ "${SHRINK_NO_SETUP:-0}" != "1" ]; then
+  bash scripts/setup.sh || echo "setup: continuing; the tests that need what is missing will fail and say what it is" >&2
+fi
 filter="Category!=Slow"
 [ "${SHRINK_SLOW:-0}" = "1" ] && filter=""
 # One line on the machine, so a CI log says which CPU produced its numbers (MKL and oneDNN pick kernels by CPU).
