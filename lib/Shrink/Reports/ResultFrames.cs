@@ -6,7 +6,8 @@ namespace Shrink.Reports;
 /// <summary>
 /// Builds result tables as Deedle frames: one number per seed and method (<see cref="PerSeed(IEnumerable{int}, ValueTuple{string, double[]}[])"/>),
 /// the summary of those seeds with mean ± std, the difference from a baseline and the noise rule's verdict
-/// (<see cref="Summary{TSeed}"/>), and small tables of named columns keyed by row (<see cref="Table{TRow}"/>).
+/// (<see cref="Summary{TSeed}"/>), and small tables keyed by row, built by columns (<see cref="Table{TRow}"/>) or by rows
+/// (<see cref="FromRows{TRow}"/>).
 /// A frame shows as an HTML table in a notebook and as an aligned text table in <c>text/plain</c>
 /// (<see cref="FrameFormatters"/>, <see cref="FrameTable"/>).
 /// <code>
@@ -104,9 +105,10 @@ public static class ResultFrames
 
     /// <summary>
     /// A table whose rows are keyed by <paramref name="rows"/> (shown as the first column, e.g. method names; read a cell
-    /// back with <c>frame.GetColumn&lt;T&gt;(column)[row]</c>) and one column per (name, values) pair, each typed by its
-    /// values' element type: numbers stay numbers, <see cref="MeanStd"/> stays <see cref="MeanStd"/>; an <c>object</c>
-    /// column may mix types, and a null in it is a missing value.
+    /// back with <c>frame.GetColumn&lt;T&gt;(column)[row]</c>) and one column per (name, values) pair, in order.
+    /// A column keeps its values' type: numbers stay numbers, <see cref="MeanStd"/> stays <see cref="MeanStd"/>; an
+    /// <c>object</c> column takes the type its values share, or stays <c>object</c> when they mix types; a null is a
+    /// missing value.
     /// </summary>
     /// <exception cref="ArgumentException">No columns, a repeated row key or column name, or a column whose length is not the number of rows.</exception>
     public static Frame<TRow, string> Table<TRow>(IEnumerable<TRow> rows, params (string Column, IEnumerable Values)[] columns)
@@ -114,21 +116,47 @@ public static class ResultFrames
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(columns);
-        var keys = rows.ToArray();
-        if (columns.Length == 0) throw new ArgumentException("ResultFrames.Table needs at least one column.", nameof(columns));
-        if (keys.Distinct().Count() != keys.Length) throw new ArgumentException("ResultFrames.Table: a row key appears twice.", nameof(rows));
+        return Build(rows.ToArray(), columns.Select(c => (c.Column,
+            (c.Values ?? throw new ArgumentException($"ResultFrames.Table: column '{c.Column}' is null.", nameof(columns))).Cast<object?>().ToArray(),
+            ElementType(c.Values))).ToArray(), "ResultFrames.Table");
+    }
+
+    /// <summary>
+    /// A table built row by row: <paramref name="columns"/> names the columns after the row key, and each row is its key
+    /// and one cell per column, e.g. <c>FromRows(["models", "epochs"], [("one decomposition", [12, 6.0]), ("every depth", [4, 24])])</c>.
+    /// Each column takes the type its cells share (<c>object</c> when they mix types); a null cell is a missing value.
+    /// </summary>
+    /// <exception cref="ArgumentException">No columns, a repeated row key or column name, or a row with a different number of cells.</exception>
+    public static Frame<TRow, string> FromRows<TRow>(IReadOnlyList<string> columns, IEnumerable<(TRow Row, object?[] Cells)> rows)
+        where TRow : notnull
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(rows);
+        var list = rows.ToArray();
+        for (int r = 0; r < list.Length; r++)
+            if ((list[r].Cells?.Length ?? -1) != columns.Count)
+                throw new ArgumentException($"ResultFrames.FromRows: row '{list[r].Row}' has {list[r].Cells?.Length ?? 0} cells for {columns.Count} columns ({string.Join(", ", columns)}).", nameof(rows));
+        return Build(list.Select(r => r.Row).ToArray(),
+            columns.Select((name, c) => (name, list.Select(r => r.Cells[c]).ToArray(), typeof(object))).ToArray(), "ResultFrames.FromRows");
+    }
+
+    private static Frame<TRow, string> Build<TRow>(TRow[] keys, (string Name, object?[] Values, Type Declared)[] columns, string caller)
+        where TRow : notnull
+    {
+        if (columns.Length == 0) throw new ArgumentException($"{caller} needs at least one column.", nameof(columns));
+        if (keys.Distinct().Count() != keys.Length)
+            throw new ArgumentException($"{caller}: a row key appears twice in {string.Join(", ", keys)}.", nameof(keys));
         var builder = new FrameBuilder.Columns<TRow, string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var column in columns)
+        foreach (var (name, values, declared) in columns)
         {
-            if (string.IsNullOrWhiteSpace(column.Column)) throw new ArgumentException("ResultFrames.Table: a column has no name.", nameof(columns));
-            if (!names.Add(column.Column)) throw new ArgumentException($"ResultFrames.Table: column '{column.Column}' appears twice.", nameof(columns));
-            var values = Materialize(column);
+            if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException($"{caller}: a column has no name.", nameof(columns));
+            if (!names.Add(name)) throw new ArgumentException($"{caller}: column '{name}' appears twice.", nameof(columns));
             if (values.Length != keys.Length)
-                throw new ArgumentException($"ResultFrames.Table: column '{column.Column}' has {values.Length} values for {keys.Length} rows.", nameof(columns));
+                throw new ArgumentException($"{caller}: column '{name}' has {values.Length} values for {keys.Length} rows.", nameof(columns));
             var make = typeof(ResultFrames).GetMethod(nameof(MakeSeries), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(typeof(TRow), ElementType(column.Values));
-            builder.Add(column.Column, (ISeries<TRow>)make.Invoke(null, [keys, values])!);
+                .MakeGenericMethod(typeof(TRow), ColumnType(declared, values));
+            builder.Add(name, (ISeries<TRow>)make.Invoke(null, [keys, values])!);
         }
         return builder.Frame;
     }
@@ -145,9 +173,6 @@ public static class ResultFrames
         }
     }
 
-    private static object?[] Materialize((string Column, IEnumerable Values) column) =>
-        (column.Values ?? throw new ArgumentException($"ResultFrames.Table: column '{column.Column}' is null.", nameof(column))).Cast<object?>().ToArray();
-
     /// <summary>T for an IEnumerable&lt;T&gt;; object for anything else and for T? (so a null there is a missing value).</summary>
     private static Type ElementType(IEnumerable values)
     {
@@ -156,6 +181,14 @@ public static class ResultFrames
             .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))
             .Select(i => i.GetGenericArguments()[0]).ToArray();
         return generic.Length == 1 && Nullable.GetUnderlyingType(generic[0]) is null ? generic[0] : typeof(object);
+    }
+
+    /// <summary>The declared element type, else the one runtime type the values share (object when they mix or a value type has nulls).</summary>
+    private static Type ColumnType(Type declared, object?[] values)
+    {
+        if (declared != typeof(object)) return declared;
+        var types = values.Where(v => v is not null).Select(v => v!.GetType()).Distinct().ToArray();
+        return types.Length == 1 && (!types[0].IsValueType || Array.IndexOf(values, null) < 0) ? types[0] : typeof(object);
     }
 
     private static ISeries<TRow> MakeSeries<TRow, T>(TRow[] keys, object?[] values) where TRow : notnull =>

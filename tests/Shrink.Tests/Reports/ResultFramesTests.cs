@@ -113,4 +113,20 @@ public class ResultFramesTests
         Assert.Equal(0.5, nullable.GetColumn<double>("a")[1]);
         Assert.False(nullable.GetColumn<double>("a").TryGet(2).HasValue);
     }
+
+    [Fact]
+    public void FromRowsTypesEachColumnByItsCells()
+    {
+        var f = ResultFrames.FromRows(["models", "epochs", "accuracy %", "Pre-Fin"], [
+            ("one decomposition", [12, 6.0, new MeanStd(80, 1, 3), null]),
+            ("every depth", [4, 24, new MeanStd(81, 2, 3), new MeanStd(79, 1, 3)])]);
+        Assert.Equal(["one decomposition", "every depth"], f.RowKeys.ToArray());
+        Assert.Equal([typeof(int), typeof(object), typeof(MeanStd), typeof(object)], f.ColumnTypes.ToArray());   // MeanStd with a missing cell: object
+        Assert.Equal(4, f.GetColumn<int>("models")["every depth"]);
+        Assert.Equal(24.0, f.GetColumn<double>("epochs")["every depth"]);   // an int and a double: object, still numeric
+        Assert.False(f.GetColumn<MeanStd>("Pre-Fin").TryGet("one decomposition").HasValue);
+        var e = Assert.Throws<ArgumentException>(() => ResultFrames.FromRows(["a", "b"], [("r", new object?[] { 1 })]));
+        Assert.Contains("row 'r' has 1 cells for 2 columns (a, b)", e.Message);
+        Assert.Contains("a row key appears twice", Assert.Throws<ArgumentException>(() => ResultFrames.FromRows(["a"], [("r", [1]), ("r", [2])])).Message);
+    }
 }
