@@ -11,7 +11,10 @@ namespace Shrink.Reports;
 /// an empty header (a Deedle frame does not name its row index).
 /// <list type="bullet">
 /// <item><see cref="MeanStd"/> prints as <c>mean ± std</c> with the std to two significant digits (<see cref="MeanStd.ToString()"/>).</item>
-/// <item>Other real numbers print with 4 significant digits, whole numbers in full (with thousands separators from 10 000).</item>
+/// <item>A column of real numbers prints with one number of decimals, enough for three significant digits of its median
+/// magnitude, so the decimal points line up (0.5593, 2.207, 1 → 0.56, 2.21, 1.00; 100, 51.2, 10.74 → 100.0, 51.2, 10.7); a column whose nonzero values
+/// span more than four orders of magnitude prints each value with 4 significant digits instead (<see cref="FormatValue"/>).</item>
+/// <item>Whole numbers print in full, with thousands separators from 10 000.</item>
 /// <item>A missing value (including <see cref="double.NaN"/>, which Deedle stores as missing) prints as <c>—</c>.</item>
 /// <item>Numbers are right-aligned, text left-aligned; a column whose values are all numbers has a right-aligned header.</item>
 /// <item>Frames with more than <see cref="MaxRows"/> rows show the first and last rows around a <c>…</c> row.</item>
@@ -99,6 +102,23 @@ public static class FrameTable
     public static bool IsNumber(object? value) =>
         value is MeanStd or double or float or decimal or int or long or short or byte or uint or ulong or ushort or sbyte or Half;
 
+    /// <summary>The shared .NET format of a column of real numbers (see the class remarks), or null to format cell by cell.</summary>
+    private static string? RealColumnFormat(object?[] column)
+    {
+        var values = column.Where(v => v is not null).ToArray();
+        if (values.Length == 0 || !values.All(v => v is double or float or Half)) return null;
+        var magnitudes = values.Select(v => Math.Abs(Convert.ToDouble(v, CultureInfo.InvariantCulture))).Where(x => double.IsFinite(x) && x > 0).ToArray();
+        if (magnitudes.Length == 0 || magnitudes.All(x => x == Math.Round(x))) return null;   // zeros, or whole numbers: printed in full
+        Array.Sort(magnitudes);
+        double max = magnitudes[^1], min = magnitudes[0], median = magnitudes[(magnitudes.Length - 1) / 2];
+        if (max / min > 1e4 || max >= 1e15) return null;
+        int decimals = Math.Clamp(2 - (int)Math.Floor(Math.Log10(median)), 0, 10);
+        return (max >= 10_000 ? "N" : "F") + decimals.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static string FormatReal(double d, string format) =>
+        double.IsNaN(d) ? Missing : d.ToString(format, CultureInfo.InvariantCulture);
+
     private static string FormatReal(double d)
     {
         if (double.IsNaN(d)) return Missing;
@@ -127,6 +147,7 @@ public static class FrameTable
             var columnKeys = frame.ColumnKeys.ToArray();
             var columns = Enumerable.Range(0, columnKeys.Length)
                 .Select(c => frame.GetColumnAt<object>(c).GetAllValues().Select(v => v.HasValue ? v.Value : null).ToArray()).ToArray();
+            var formats = columns.Select(RealColumnFormat).ToArray();
             var shown = Enumerable.Range(0, rowKeys.Length).ToList();
             string? note = null;
             if (rowKeys.Length > MaxRows)
@@ -149,7 +170,7 @@ public static class FrameTable
                 for (int c = 0; c < columnKeys.Length; c++)
                 {
                     var v = r < 0 ? null : columns[c][r];
-                    cells.Add(r < 0 ? "…" : FormatValue(v));
+                    cells.Add(r < 0 ? "…" : formats[c] is { } f && v is not null ? FormatReal(Convert.ToDouble(v, CultureInfo.InvariantCulture), f) : FormatValue(v));
                     right.Add(v is null ? rightHeader[c + 1] : IsNumber(v));
                 }
                 rows.Add(new Row([.. cells], [.. right]));

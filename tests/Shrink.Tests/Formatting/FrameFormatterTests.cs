@@ -20,7 +20,7 @@ public class FrameFormatterTests
         Assert.Contains(">a gain beyond seed noise</td>", html);
         var text = Formatter.ToDisplayString(s, "text/plain");
         Assert.Equal(FrameTable.ToText(s), text);
-        Assert.StartsWith("           seeds  mean ± std  Δ vs baseline   SE(Δ)  verdict\n", text);
+        Assert.StartsWith("           seeds  mean ± std  Δ vs baseline  SE(Δ)  verdict\n", text);
     }
 
     [Fact]
@@ -29,10 +29,10 @@ public class FrameFormatterTests
         FrameFormatters.Register();
         var records = Frame.FromRecords(new[] { new { method = "dense", acc = 0.9123 }, new { method = "IMP", acc = 0.9071 } });
         Assert.Equal(
-            "   method     acc\n" +
-            "-  ------  ------\n" +
-            "0  dense   0.9123\n" +
-            "1  IMP     0.9071",
+            "   method    acc\n" +
+            "-  ------  -----\n" +
+            "0  dense   0.912\n" +
+            "1  IMP     0.907",
             Formatter.ToDisplayString(records, "text/plain"));
         Assert.StartsWith("<table class=\"shrink-frame\"", Formatter.ToDisplayString(records.IndexRows<string>("method"), "text/html"));
     }

@@ -12,11 +12,11 @@ public class FrameTableTests
     public void SummaryAsAlignedText()
     {
         Assert.Equal(
-            "           seeds  mean ± std  Δ vs baseline   SE(Δ)  verdict\n" +
-            "---------  -----  ----------  -------------  ------  ------------------------\n" +
-            "no KD          3  81.0 ± 1.0              —       —  baseline\n" +
-            "Hinton KD      3  85.0 ± 1.0              4  0.8165  a gain beyond seed noise\n" +
-            "DeiT soft      3  82.0 ± 1.0              1  0.8165  within seed noise",
+            "           seeds  mean ± std  Δ vs baseline  SE(Δ)  verdict\n" +
+            "---------  -----  ----------  -------------  -----  ------------------------\n" +
+            "no KD          3  81.0 ± 1.0              —      —  baseline\n" +
+            "Hinton KD      3  85.0 ± 1.0              4  0.816  a gain beyond seed noise\n" +
+            "DeiT soft      3  82.0 ± 1.0              1  0.816  within seed noise",
             FrameTable.ToText(Summary()));
     }
 
@@ -26,10 +26,10 @@ public class FrameTableTests
         Assert.Equal(
             "   no KD  Hinton KD\n" +
             "-  -----  ---------\n" +
-            "0     80         84\n" +
-            "1     81         85\n" +
-            "2   81.5      86.25",
-            FrameTable.ToText(ResultFrames.PerSeed([0, 1, 2], ("no KD", [80.0, 81.0, 81.5]), ("Hinton KD", [84.0, 85.0, 86.25]))));
+            "0   80.0       84.0\n" +
+            "1   81.0       85.0\n" +
+            "2   81.5       86.2",
+            FrameTable.ToText(ResultFrames.PerSeed([0, 1, 2], ("no KD", [80.0, 81.0, 81.5]), ("Hinton KD", [84.0, 85.0, 86.2]))));
     }
 
     [Fact]
@@ -47,6 +47,24 @@ public class FrameTableTests
         Assert.Equal("-Infinity", FrameTable.FormatValue(double.NegativeInfinity));
         Assert.True(FrameTable.IsNumber(new MeanStd(1, 0, 1)));
         Assert.False(FrameTable.IsNumber("1"));
+    }
+
+    [Fact]
+    public void AColumnOfRealsSharesItsDecimals()
+    {
+        var f = ResultFrames.Table(["a", "b", "c", "d"],
+            ("ratio", new[] { 0.5593, 2.207, 1.0, 1.006 }),                  // median ≈ 1: two decimals
+            ("weights %", new[] { 100.0, 51.2, 10.74, 20.0 }),               // median ≈ 20: one decimal
+            ("loss", new[] { 1e-6, 0.5, 2.0, 3.0 }),                         // spans > 10⁴: each with 4 significant digits
+            ("MFLOPs", new[] { 18.69, 10.62, 4.854, double.NaN }));          // median 10.62: one decimal; NaN is missing
+        Assert.Equal(
+            "   ratio  weights %   loss  MFLOPs\n" +
+            "-  -----  ---------  -----  ------\n" +
+            "a   0.56      100.0  1E-06    18.7\n" +
+            "b   2.21       51.2    0.5    10.6\n" +
+            "c   1.00       10.7      2     4.9\n" +
+            "d   1.01       20.0      3       —",
+            FrameTable.ToText(f));
     }
 
     [Fact]
