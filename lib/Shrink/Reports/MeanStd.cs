@@ -47,6 +47,20 @@ public readonly record struct MeanStd(double Mean, double Std, int Count) : IFor
     public static string NoiseVerdict(double delta, double standardError) =>
         Math.Abs(delta) <= 2 * standardError ? "within seed noise" : delta > 0 ? "a gain beyond seed noise" : "a loss beyond seed noise";
 
+    /// <summary>
+    /// The same rule for <paramref name="value"/> against <paramref name="baseline"/> measured over independent seeds:
+    /// Δ = difference of the means, SE from <see cref="StandardErrorOfDifference"/>. With fewer than two values on
+    /// either side there is no spread to compare with ("no noise estimate (one seed)"), and a NaN mean or std gives
+    /// "no verdict (NaN)" rather than a direction.
+    /// </summary>
+    public static string NoiseVerdict(MeanStd value, MeanStd baseline)
+    {
+        double delta = value.Mean - baseline.Mean, se = StandardErrorOfDifference(value, baseline);
+        if (double.IsNaN(delta) || double.IsNaN(se)) return "no verdict (NaN)";
+        if (value.Count < 2 || baseline.Count < 2) return "no noise estimate (one seed)";
+        return NoiseVerdict(delta, se);
+    }
+
     /// <summary><c>mean ± std</c> of <paramref name="values"/> in the default format, e.g. <c>0.9123 ± 0.0041</c>.</summary>
     public static string Format(IEnumerable<double> values) => Of(values).ToString();
 

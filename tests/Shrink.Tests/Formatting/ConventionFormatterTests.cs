@@ -1,6 +1,5 @@
 using System.Reflection;
 using Shrink.Charts;
-using Shrink.Reports;
 using Shrink.Formatting;
 using Shrink.Tests.Charts;
 using Shrink.Torch;
@@ -8,14 +7,13 @@ using static TorchSharp.torch;
 
 namespace Shrink.Tests.Formatting;
 
-/// <summary>Figure, ResultTable and TensorPreview render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
+/// <summary>Figure and TensorPreview render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
 public class ConventionFormatterTests
 {
     public ConventionFormatterTests() => TorchNative.EnsureLoaded();
 
     [Theory]
     [InlineData(typeof(Figure))]
-    [InlineData(typeof(ResultTable))]
     [InlineData(typeof(TensorPreview))]
     public void TypesCarryAConventionFormatterSourcePreferringHtml(Type type)
     {
@@ -29,7 +27,6 @@ public class ConventionFormatterTests
 
     [Theory]
     [InlineData(typeof(FigureFormatterSource))]
-    [InlineData(typeof(ResultTableFormatterSource))]
     [InlineData(typeof(TensorFormatterSource))]
     public void FormatterShapesMatchTheConvention(Type sourceType)
     {
@@ -49,25 +46,10 @@ public class ConventionFormatterTests
     [Fact]
     public void FormatterDeclinesOtherTypes()
     {
-        var (formatters, _) = ConventionFormatter.Discover(typeof(ResultTable));
+        var (formatters, _) = ConventionFormatter.Discover(typeof(TensorPreview));
         using var w = new StringWriter();
-        Assert.False(formatters[0].Format("not a table", w));
+        Assert.False(formatters[0].Format("not a tensor", w));
         Assert.Equal("", w.ToString());
-    }
-
-    [Fact]
-    public void ResultTableRendersAsHtmlAndText()
-    {
-        var t = new ResultTable("method", "top-1") { Title = "results" };
-        t.AddRow("dense <ref>", new MeanStd(0.9123, 0.0041, 3));
-        var bundle = ConventionFormatter.FormatBundle(t);
-        Assert.Equal(["text/html", "text/plain"], bundle.Select(kv => kv.Key).ToArray());
-        var html = bundle.Get("text/html");
-        Assert.StartsWith("<table", html);
-        Assert.Contains("<caption>results</caption>", html);
-        Assert.Contains("dense &lt;ref&gt;", html);
-        Assert.Contains("0.9123 ± 0.0041", html);
-        Assert.Equal(t.ToString(), bundle.Get("text/plain"));
     }
 
     [Fact]
