@@ -6,7 +6,7 @@ namespace Shrink.Formatting;
 /// name is exactly <c>TypeFormatterSourceAttribute</c>, reads <see cref="FormatterSourceType"/> and
 /// <see cref="PreferredMimeTypes"/> by reflection, creates the source with its parameterless constructor and calls
 /// its <c>CreateTypeFormatters()</c>. Polyglot Notebooks and our own runner (Shrink.Notebooks) both follow it, so
-/// this assembly needs no reference to either. Used on <see cref="Charts.Figure"/>, <see cref="Reports.ResultTable"/>
+/// this assembly needs no reference to either. Used on <see cref="Reports.ResultTable"/>
 /// and <see cref="TensorPreview"/> (TorchSharp's <c>Tensor</c> is not ours to attribute: <c>t.Preview()</c> wraps it).
 /// <para>
 /// Internal on purpose: an attribute cannot be shared across assemblies without being public, and the convention
