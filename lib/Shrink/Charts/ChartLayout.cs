@@ -71,13 +71,14 @@ public static class ChartLayout
     }
 
     /// <summary>
-    /// A copy of <paramref name="chart"/> that shares no mutable object with it at the top level: new trace and layout
-    /// objects with the same properties (nested objects are replaced, never changed, by this class and GridLayout).
+    /// A copy of <paramref name="chart"/> that shares no Plotly.NET object with it: new traces and layout, nested
+    /// objects (axes, scenes, titles, error bars) copied too, each of its own type. Plotly.NET's <c>Chart.Grid</c> and
+    /// <c>Chart.Combine</c> change the traces and layouts they are given; they get copies.
     /// </summary>
     internal static GenericChart Copy(GenericChart chart)
     {
-        var traces = GenericChart.getTraces(chart).Select(CopyTrace).ToList();
-        var layout = CopyOf(GenericChart.getLayout(chart), new Layout());
+        var traces = GenericChart.getTraces(chart).Select(t => (Trace)DeepCopy(t)).ToList();
+        var layout = (Layout)DeepCopy(GenericChart.getLayout(chart));
         var config = GenericChart.getConfig(chart);
         var display = GenericChart.getDisplayOptions(chart);
         return chart.IsChart && traces.Count == 1
@@ -85,9 +86,16 @@ public static class ChartLayout
             : GenericChart.NewMultiChart(ListModule.OfSeq(traces), layout, config, display);
     }
 
-    /// <summary>A new trace of the same kind with the same properties.</summary>
-    internal static Trace CopyTrace(Trace trace) =>
-        CopyOf(trace, (Trace)Activator.CreateInstance(trace.GetType(), Traces.Kind(trace))!);
+    /// <summary>A new object of the same type as <paramref name="source"/> with its properties, nested dynamic objects copied too (data arrays are shared: nothing changes them).</summary>
+    internal static DynObj DeepCopy(DynObj source)
+    {
+        var target = source is Trace trace
+            ? (DynObj)Activator.CreateInstance(source.GetType(), Traces.Kind(trace))!
+            : source.GetType().GetConstructor(Type.EmptyTypes) is not null ? (DynObj)Activator.CreateInstance(source.GetType())! : new DynObj();
+        foreach (var kv in source.GetProperties(true))
+            target.SetProperty(kv.Key, kv.Value is DynObj nested ? DeepCopy(nested) : kv.Value);
+        return target;
+    }
 
     /// <summary>Copies the properties of <paramref name="source"/> into <paramref name="target"/> (shallow) and returns it.</summary>
     internal static T CopyOf<T>(DynObj source, T target) where T : DynObj

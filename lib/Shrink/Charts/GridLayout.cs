@@ -6,8 +6,9 @@ namespace Shrink.Charts;
 
 /// <summary>
 /// <see cref="Chart.Grid"/> on top of Plotly.NET's <c>Chart.Grid</c> (a plotly.js layout grid with independent
-/// axes): the charts' titles become subplot titles, the gaps leave room for axis titles and colour bars, and each
-/// colour bar is moved beside its own panel (plotly.js puts them all at the right edge).
+/// axes): the charts' titles become subplot titles, the gaps leave room for axis titles and colour bars, each
+/// colour bar is moved beside its own panel (plotly.js puts them all at the right edge), and a series that appears in
+/// several panels under one name (e.g. "train" in a loss and an accuracy panel) gets one colour and one legend entry.
 /// </summary>
 internal static class GridLayout
 {
@@ -43,6 +44,7 @@ internal static class GridLayout
             bar.SetProperty("thickness", 12);
             trace.SetProperty("colorbar", bar);
         }
+        LinkSeriesAcrossPanels(GenericChart.getTraces(grid).ToList());
         return ChartLayout.Edit(grid, layout =>
         {
             layout.RemoveProperty("title");
@@ -50,6 +52,42 @@ internal static class GridLayout
             layout.SetProperty("width", Math.Max(600, 300 * cols));
         });
     }
+
+    /// <summary>plotly.js's default colour sequence (the "plotly" template's colorway, which Plotly.NET's default template uses).</summary>
+    private static readonly string[] Colorway =
+        ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"];
+
+    /// <summary>
+    /// When a trace name occurs more than once, every named trace gets the colour of its name (in order of first
+    /// appearance; an explicit colour is kept) and only the first trace of each name a legend entry (one legend group
+    /// per name, so clicking it toggles the series in every panel).
+    /// </summary>
+    private static void LinkSeriesAcrossPanels(List<Trace> traces)
+    {
+        var names = traces.Select(t => t.TryGetPropertyValue("name")?.Value as string).ToList();
+        var named = names.OfType<string>().ToList();
+        if (named.Count == named.Distinct(StringComparer.Ordinal).Count()) return;
+        var order = named.Distinct(StringComparer.Ordinal).ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < traces.Count; i++)
+        {
+            if (names[i] is not { } name) continue;
+            var trace = traces[i];
+            trace.SetProperty("legendgroup", name);
+            if (!seen.Add(name)) trace.SetProperty("showlegend", false);
+            var color = Colorway[order.IndexOf(name) % Colorway.Length];
+            var kind = Traces.Kind(trace);
+            if (kind == "scatter" && !HasColor(trace, "line"))
+            {
+                Traces.Style(trace, "line", "color", color);
+                Traces.Style(trace, "marker", "color", color);
+            }
+            else if (kind == "bar" && !HasColor(trace, "marker")) Traces.Style(trace, "marker", "color", color);
+        }
+    }
+
+    private static bool HasColor(Trace trace, string key) =>
+        trace.TryGetPropertyValue(key)?.Value is DynObj o && o.TryGetPropertyValue("color") is not null;
 
     /// <summary>Plotly.js's grid cell domain: cell <paramref name="i"/> of <paramref name="n"/> with gap <paramref name="gap"/> (a fraction of one cell).</summary>
     private static (double Lo, double Hi) Cell(int i, int n, double gap)

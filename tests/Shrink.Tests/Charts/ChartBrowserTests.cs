@@ -65,7 +65,8 @@ public class ChartBrowserTests
                 [">confusion<"]),
             ("image", Chart.Image(new byte[,] { { 0, 128, 255 }, { 255, 128, 0 } }).WithTitle("image"), [">image<"]),
             ("contour", Chart.Contour(new[] { -1.0, 0, 1 }, new[] { -1.0, 0, 1 }, z, name: "loss").WithTitle("landscape").WithXAxis("α"), [">landscape<", ">α<"]),
-            ("surface", Chart.Surface(new[] { -1.0, 0, 1 }, new[] { -1.0, 0, 1 }, z).WithTitle("surface").WithZAxis("loss"), [">surface<"]),
+            ("surface", Chart.Surface(new[] { -1.0, 0, 1 }, new[] { -1.0, 0, 1 }, z).WithTitle("surface").WithZAxis("loss"),
+                [">surface<", "class=\"gl-container\"", "<canvas"]),   // the 3-D scene is drawn with WebGL (SwiftShader in headless Chromium)
             ("grid", Chart.Grid(2, 2,
                     Chart.Line(new[] { 1, 2 }, new[] { 1.0, 2 }).WithTitle("panel one"),
                     Chart.Heatmap(new[,] { { 1.0, 2 }, { 3, 4 } }, valueFormat: ".0f").WithTitle("panel two"),

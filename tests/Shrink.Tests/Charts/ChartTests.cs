@@ -200,12 +200,28 @@ public class ChartTests
     }
 
     [Fact]
+    public void GridGivesASeriesInSeveralPanelsOneColourAndOneLegendEntry()
+    {
+        GenericChart Panel(string title) => Chart.Combine(
+            Chart.Line(new[] { 1, 2 }, new[] { 1.0, 2 }, name: "train"),
+            Chart.Line(new[] { 1, 2 }, new[] { 2.0, 3 }, name: "test", color: "black")).WithTitle(title);
+        var data = Json(Chart.Grid(1, 2, Panel("loss"), Panel("accuracy")))["data"]!.AsArray();
+        Assert.Equal(["train", "test", "train", "test"], data.Select(t => (string?)t!["name"] ?? "").ToArray());
+        Assert.Equal(["train", "test", "train", "test"], data.Select(t => (string?)t!["legendgroup"] ?? "").ToArray());
+        Assert.Equal([true, true, false, false], data.Select(t => t!["showlegend"] is null || (bool)t["showlegend"]!).ToArray());
+        Assert.Equal((string?)data[0]!["line"]!["color"], (string?)data[2]!["line"]!["color"]);
+        Assert.Equal("black", (string?)data[3]!["line"]!["color"]);   // an explicit colour is kept
+        Assert.Null(Json(Chart.Grid(1, 2, Chart.Line(new[] { 1 }, new[] { 1 }, name: "a"), Chart.Line(new[] { 1 }, new[] { 1 }, name: "b")))["data"]![1]!["legendgroup"]);
+    }
+
+    [Fact]
     public void GridLeavesTheChartsItIsGivenUnchanged()
     {
-        var line = Chart.Line(new[] { 1, 2 }, new[] { 1.0, 2 }).WithTitle("loss");
+        var line = Chart.Line(new[] { 1, 2 }, new[] { 1.0, 2 }, errors: new[] { 0.1, 0.1 }).WithTitle("loss").WithXAxis("epoch").WithYAxis("loss", log: true);
         var before = GenericChart.toFigureJson(line);
         _ = Chart.Grid(1, 2, line, Chart.Bar(["a"], new[] { 1 }));
-        _ = Chart.Combine(line, Chart.Line(new[] { 1, 2 }, new[] { 2.0, 1 }));
+        _ = Chart.Combine(line, Chart.Line(new[] { 1, 2 }, new[] { 2.0, 1 }).WithXAxis("step"));
+        _ = Chart.Grid(2, 1, Chart.Combine(line, line), line).WithXAxis("x").WithTitle("t").WithSize(300, 300);
         Assert.Equal(before, GenericChart.toFigureJson(line));
     }
 
