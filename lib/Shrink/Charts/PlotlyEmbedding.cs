@@ -1,15 +1,15 @@
 namespace Shrink.Charts;
 
 /// <summary>
-/// Decides which chart output carries the 4.8 MB plotly.js. A notebook's outputs share one page (VS Code renders all
-/// outputs into one webview DOM; the runner's HTML export concatenates them), so plotly.js is inlined in the FIRST
+/// Decides which chart output carries the 3.6 MB plotly.js. A notebook's outputs share one page (VS Code renders all
+/// outputs into one webview DOM, JupyterLab into one document; an HTML export concatenates them), so plotly.js is inlined in the FIRST
 /// chart of a session only and later charts reuse <c>window.Plotly</c> (their script waits for it briefly).
 /// <para>
 /// Session convention (the contract with the notebook runner, Shrink.Notebooks): at the start of each notebook the
 /// runner calls <c>AppDomain.CurrentDomain.SetData("Shrink.Notebooks.SessionId", guidString)</c>. This class remembers
 /// for which session id it last embedded plotly.js and embeds it again when the id changes, so every executed
-/// notebook file is self-contained even when one process runs many notebooks. With no id set (null) — the Polyglot
-/// kernel, one process per notebook — plotly.js is embedded once per process.
+/// notebook file is self-contained even when one process runs many notebooks. With no id set (null) — a .NET Interactive
+/// kernel in Jupyter or VS Code, one process per notebook — plotly.js is embedded once per process.
 /// </para>
 /// </summary>
 internal sealed class PlotlyEmbedding

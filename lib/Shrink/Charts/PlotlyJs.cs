@@ -1,24 +1,20 @@
-using System.Reflection;
+using Plotly.NET;
 
 namespace Shrink.Charts;
 
 /// <summary>
-/// The plotly.js library embedded in Shrink.dll: the npm package <c>plotly.js-dist-min</c>, vendored byte for byte
-/// by <c>scripts/vendor-plotly.sh</c> (MIT licence, lib/Shrink/Charts/plotly/LICENSE). Charts inline it, so they
-/// draw with no network (in VS Code, Jupyter and saved HTML pages alike).
+/// The plotly.js that Plotly.NET embeds in its own assembly (the file Plotly.NET inlines for
+/// <c>PlotlyJSReference.Full</c>; MIT licence). Charts inline it (<see cref="ChartHtml"/>), so they draw with no
+/// network in VS Code, Jupyter and saved HTML pages alike.
 /// </summary>
 public static class PlotlyJs
 {
-    private const string SourceResource = "Shrink.Charts.plotly.min.js";
-    private const string VersionResource = "Shrink.Charts.plotly.VERSION";
+    private static readonly Lazy<string> LazySource = new(ReadSource);
 
-    private static readonly Lazy<string> LazySource = new(() => ReadResource(SourceResource));
-    private static readonly Lazy<string> LazyVersion = new(() => ReadResource(VersionResource).Trim());
+    /// <summary>The plotly.js version Plotly.NET embeds (Plotly.NET's <c>Globals.PLOTLYJS_VERSION</c>), e.g. <c>2.28.0</c>.</summary>
+    public static string Version => Globals.PLOTLYJS_VERSION;
 
-    /// <summary>The plotly.js version, e.g. <c>4.1.2</c>.</summary>
-    public static string Version => LazyVersion.Value;
-
-    /// <summary>The minified plotly.js source (about 4.8 MB), exactly as the npm package ships it.</summary>
+    /// <summary>The minified plotly.js source (about 3.6 MB), exactly as Plotly.NET embeds it.</summary>
     public static string Source => LazySource.Value;
 
     /// <summary>
@@ -28,10 +24,14 @@ public static class PlotlyJs
     /// </summary>
     public static void EmbedInNextChart() => PlotlyEmbedding.Shared.Reset();
 
-    private static string ReadResource(string name)
+    private static string ReadSource()
     {
-        using var stream = typeof(PlotlyJs).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"Shrink.dll has no embedded resource '{name}'; it is built from lib/Shrink/Charts/plotly/ (run scripts/vendor-plotly.sh).");
+        // Plotly.NET 6 stores it as the manifest resource "Plotly.NET.plotly-<version>.min.js" (read there by its
+        // internal InternalUtils.getFullPlotlyJS, which it does not expose).
+        var assembly = typeof(GenericChart).Assembly;
+        var name = $"Plotly.NET.plotly-{Version}.min.js";
+        using var stream = assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{assembly.GetName()} has no embedded resource '{name}'; this Shrink build expects Plotly.NET 6.0.0.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

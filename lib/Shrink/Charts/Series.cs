@@ -68,4 +68,24 @@ internal static class Series
 
     /// <summary>The label used in error messages, e.g. <c>Scatter 'train'</c> or <c>Heatmap</c>.</summary>
     public static string Label(string kind, string? name) => name is null ? kind : $"{kind} '{name}'";
+
+    /// <summary>Category labels (null becomes "").</summary>
+    public static string[] Labels(IEnumerable<string> labels, string what)
+    {
+        ArgumentNullException.ThrowIfNull(labels, what);
+        return labels.Select(l => l ?? "").ToArray();
+    }
+
+    /// <summary>Checks that x has one value per column of <paramref name="z"/> and y one per row (when given).</summary>
+    public static void CheckMatrixAxes(double[][] z, int? xCount, int? yCount, string trace)
+    {
+        int cols = z[0].Length;
+        if (xCount is { } nx && nx != cols)
+            throw new ArgumentException($"{trace}: x has {nx} values but z has {cols} columns; x needs one value per column of z (z[row][column], row = y).", "x");
+        if (yCount is { } ny && ny != z.Length)
+            throw new ArgumentException($"{trace}: y has {ny} values but z has {z.Length} rows; y needs one value per row of z (z[row][column], row = y).", "y");
+    }
+
+    /// <summary>The values as JSON numbers with NaN and ±infinity as null (a gap in Plotly).</summary>
+    public static double?[] WithGaps(double[] values) => values.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray();
 }

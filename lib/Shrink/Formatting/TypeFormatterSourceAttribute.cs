@@ -6,9 +6,9 @@ namespace Shrink.Formatting;
 /// name is exactly <c>TypeFormatterSourceAttribute</c>, reads <see cref="FormatterSourceType"/> and
 /// <see cref="PreferredMimeTypes"/> by reflection, creates the source with its parameterless constructor and calls
 /// its <c>CreateTypeFormatters()</c>. Polyglot Notebooks and our own runner (Shrink.Notebooks) both follow it, so
-/// this assembly needs no reference to either. Used on <see cref="Charts.Figure"/> and
-/// <see cref="TensorPreview"/> (TorchSharp's <c>Tensor</c> is not ours to attribute: <c>t.Preview()</c> wraps it);
-/// Deedle frames, which are not ours either, are registered with .NET Interactive's <c>Formatter</c> by
+/// this assembly needs no reference to either. Used on <see cref="TensorPreview"/> (TorchSharp's <c>Tensor</c> is not
+/// ours to attribute: <c>t.Preview()</c> wraps it). Plotly.NET charts and Deedle frames, which are not ours either, are
+/// registered with .NET Interactive's <c>Formatter</c> by <see cref="Charts.ChartFormatters"/> and
 /// <see cref="Reports.FrameFormatters"/>.
 /// <para>
 /// Internal on purpose: an attribute cannot be shared across assemblies without being public, and the convention

@@ -5,7 +5,9 @@ namespace Shrink.Tests.Charts;
 /// <summary>
 /// Loads a local HTML file in Debian's headless Chromium and returns the DOM after its scripts ran
 /// (<c>--dump-dom</c>, with a virtual-time budget so timers fire without waiting). Uses the flags this machine
-/// needs (no sandbox as root, no background networking: the network is closed) and a fresh profile folder.
+/// needs (no sandbox as root, no background networking) and a fresh profile folder, with the network off: every host
+/// name resolves to nothing and every request goes to a closed proxy port, so a page that fetched anything (a CDN's
+/// plotly.js, require.js) would not draw.
 /// </summary>
 internal static class HeadlessChromium
 {
@@ -29,6 +31,7 @@ internal static class HeadlessChromium
                      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--disable-dev-shm-usage", $"--user-data-dir={profile}",
+                     "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
                      "--virtual-time-budget=10000", "--dump-dom", new Uri(Path.GetFullPath(htmlPath)).AbsoluteUri,
                  })
             psi.ArgumentList.Add(arg);

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
+using Microsoft.DotNet.Interactive.Formatting;
+using Plotly.NET;
 using Shrink.Charts;
-using Shrink.Tests.Formatting;
+using Chart = Shrink.Charts.Chart;
 
 namespace Shrink.Tests.Charts;
 
@@ -44,21 +46,30 @@ public class PlotlyEmbeddingTests
         Assert.Equal(1, claims);
     }
 
+    /// <summary>The marker that starts the inlined library (<see cref="ChartHtml.LibraryScript"/>).</summary>
+    internal const string LibraryMarker = "(MIT), embedded in Plotly.NET */";
+
     [Fact]
-    public void EmbeddedLibraryIsTheVendoredPlotlyJs()
+    public void EmbeddedLibraryIsPlotlyNetsCopy()
     {
+        Assert.Equal(Globals.PLOTLYJS_VERSION, PlotlyJs.Version);
         Assert.Matches(@"^\d+\.\d+\.\d+$", PlotlyJs.Version);
         Assert.StartsWith("/**\n* plotly.js v" + PlotlyJs.Version + "\n", PlotlyJs.Source);
         Assert.True(PlotlyJs.Source.Length > 1_000_000, $"plotly.js is only {PlotlyJs.Source.Length} characters");
-        Assert.Contains("window.Plotly = Plotly;", PlotlyJs.Source);
+        // The same file Plotly.NET inlines for PlotlyJSReference.Full in its own standalone pages.
+        var full = GenericChart.toEmbeddedHTML(GenericChart.setDisplayOptions(
+            DisplayOptions.init(null, null, null, null, null, null, Microsoft.FSharp.Core.FSharpOption<PlotlyJSReference>.Some(PlotlyJSReference.Full)),
+            Chart.Line(new[] { 1 }, new[] { 1 })));
+        Assert.Contains(PlotlyJs.Source[..2000], full);
+        Assert.Contains(PlotlyJs.Source[^2000..], full);
     }
 
     [Fact]
     public void FragmentDrawsIntoAUniqueDivAndWaitsForPlotly()
     {
-        var fig = Chart.Line(new[] { 1, 2 }, new[] { 3, 4 });
-        var a = fig.ToHtml();
-        var b = fig.ToHtml();
+        var chart = Chart.Line(new[] { 1, 2 }, new[] { 3, 4 }).WithTitle("a </script> title");
+        var a = chart.ToHtml();
+        var b = chart.ToHtml();
         var idA = Regex.Match(a, "<div id=\"(shrink-chart-[0-9a-f]{32})\"").Groups[1].Value;
         var idB = Regex.Match(b, "<div id=\"(shrink-chart-[0-9a-f]{32})\"").Groups[1].Value;
         Assert.NotEqual("", idA);
@@ -66,13 +77,15 @@ public class PlotlyEmbeddingTests
         Assert.Contains($"var id = \"{idA}\";", a);
         Assert.Contains("Plotly.newPlot(el, figure.data, figure.layout, config)", a);
         Assert.Contains("setTimeout(draw, 50)", a);
-        Assert.Contains(fig.ToJson(), a);
+        Assert.Contains(GenericChart.toFigureJson(chart).Replace("</", "<\\/"), a);   // Plotly.NET's figure JSON, "</" escaped
+        Assert.Single(Regex.Matches(a, "</script>"));                                   // the title cannot end the script
         Assert.DoesNotContain(PlotlyJs.Source[..200], a);
-        Assert.True(a.Length < 5000);
+        Assert.DoesNotContain("http", a);                                               // no CDN, no require.js
+        Assert.True(a.Length < 20_000);
 
-        var withLibrary = fig.ToHtml(includePlotlyJs: true);
+        var withLibrary = chart.ToHtml(includePlotlyJs: true);
         Assert.Contains(PlotlyJs.Source[..200], withLibrary);
-        Assert.True(withLibrary.IndexOf("window.Plotly = Plotly;", StringComparison.Ordinal) < withLibrary.IndexOf("<div id=", StringComparison.Ordinal),
+        Assert.True(withLibrary.IndexOf(LibraryMarker, StringComparison.Ordinal) < withLibrary.IndexOf("<div id=", StringComparison.Ordinal),
             "plotly.js must come before the chart that uses it");
     }
 
@@ -87,33 +100,49 @@ public class PlotlyEmbeddingTests
         var html = File.ReadAllText(path);
         Assert.StartsWith("<!DOCTYPE html>", html);
         Assert.Contains("<title>loss</title>", html);
-        Assert.Single(Regex.Matches(html, Regex.Escape("window.Plotly = Plotly;")));
+        Assert.Single(Regex.Matches(html, Regex.Escape(LibraryMarker)));
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));   // no temporary file left behind
     }
 }
 
-/// <summary>The session embedding as the formatters use it: through the AppDomain session id the runner sets.</summary>
+/// <summary>
+/// The formatters as .NET Interactive uses them (registered with its <see cref="Formatter"/> by Shrink's module
+/// initializer), with the session embedding driven by the AppDomain session id the runner sets.
+/// </summary>
 [Collection(NotebookSessionCollection.Name)]
 public class PlotlySessionFormattingTests
 {
-    private static bool CarriesLibrary(string html) => html.Contains("window.Plotly = Plotly;", StringComparison.Ordinal);
+    private static int Libraries(string html) => Regex.Matches(html, Regex.Escape(PlotlyEmbeddingTests.LibraryMarker)).Count;
+
+    [Fact]
+    public void GenericChartFormatsAsHtmlChartAndTextSummary()
+    {
+        var chart = Chart.Line(new[] { 1, 2, 3 }, new[] { 0.3, 0.2, 0.1 }, name: "train").WithTitle("loss");
+        Assert.Equal(["text/html", "text/plain"], Formatter.GetPreferredMimeTypesFor(typeof(GenericChart)).ToArray());
+        var html = Formatter.ToDisplayString(chart, "text/html");
+        Assert.Contains("Plotly.newPlot", html);
+        Assert.Contains(GenericChart.toFigureJson(chart), html);
+        Assert.DoesNotContain("LOL", html);   // not Plotly.NET's own placeholder formatter
+        Assert.Equal("GenericChart 'loss': 1 trace (scatter 'train' 3 pts)", Formatter.ToDisplayString(chart, "text/plain"));
+    }
 
     [Fact]
     public void FormatterEmbedsPlotlyOncePerSessionId()
     {
-        var fig = Chart.Bar(["a"], new[] { 1 });
+        var chart = Chart.Bar(["a"], new[] { 1 });
+        string Html() => Formatter.ToDisplayString(chart, "text/html");
         NotebookSessionCollection.InSession(Guid.NewGuid().ToString(), () =>
         {
-            Assert.True(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
-            Assert.False(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
-            Assert.False(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
+            Assert.Equal(1, Libraries(Html()));
+            Assert.Equal(0, Libraries(Html()));
+            Assert.Equal(0, Libraries(Html()));
         });
         NotebookSessionCollection.InSession(Guid.NewGuid().ToString(), () =>
         {
-            Assert.True(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
-            Assert.False(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
+            Assert.Equal(1, Libraries(Html()));
+            Assert.Equal(0, Libraries(Html()));
             PlotlyJs.EmbedInNextChart();
-            Assert.True(CarriesLibrary(ConventionFormatter.FormatBundle(fig).Get("text/html")));
+            Assert.Equal(1, Libraries(Html()));
         });
     }
 }

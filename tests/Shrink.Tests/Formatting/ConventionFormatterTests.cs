@@ -1,5 +1,4 @@
 using System.Reflection;
-using Shrink.Charts;
 using Shrink.Formatting;
 using Shrink.Tests.Charts;
 using Shrink.Torch;
@@ -7,13 +6,12 @@ using static TorchSharp.torch;
 
 namespace Shrink.Tests.Formatting;
 
-/// <summary>Figure and TensorPreview render through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
+/// <summary>TensorPreview renders through the convention the notebook hosts use (papers/notebook-format.md §5).</summary>
 public class ConventionFormatterTests
 {
     public ConventionFormatterTests() => TorchNative.EnsureLoaded();
 
     [Theory]
-    [InlineData(typeof(Figure))]
     [InlineData(typeof(TensorPreview))]
     public void TypesCarryAConventionFormatterSourcePreferringHtml(Type type)
     {
@@ -26,7 +24,6 @@ public class ConventionFormatterTests
     }
 
     [Theory]
-    [InlineData(typeof(FigureFormatterSource))]
     [InlineData(typeof(TensorFormatterSource))]
     public void FormatterShapesMatchTheConvention(Type sourceType)
     {
@@ -103,21 +100,5 @@ public class ConventionFormatterTests
         t.Dispose();
         Assert.Contains("disposed", ConventionFormatter.FormatBundle(preview).Get("text/html"));
         Assert.Equal("Tensor (disposed)", preview.ToString());
-    }
-}
-
-/// <summary>A figure through the convention: the chart as HTML and the summary as text.</summary>
-[Collection(NotebookSessionCollection.Name)]
-public class FigureConventionFormatterTests
-{
-    [Fact]
-    public void FigureRendersAsHtmlChartAndTextSummary()
-    {
-        var fig = Chart.Line(new[] { 1, 2, 3 }, new[] { 0.3, 0.2, 0.1 }, name: "train").WithTitle("loss");
-        var bundle = ConventionFormatter.FormatBundle(fig);
-        Assert.Equal(["text/html", "text/plain"], bundle.Select(kv => kv.Key).ToArray());
-        Assert.Contains("Plotly.newPlot", bundle.Get("text/html"));
-        Assert.Contains(fig.ToJson(), bundle.Get("text/html"));
-        Assert.Equal("Figure 'loss': 1 trace (scatter 'train' 3 pts)", bundle.Get("text/plain"));
     }
 }
