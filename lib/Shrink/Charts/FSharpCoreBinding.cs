@@ -4,7 +4,8 @@ using System.Runtime.Loader;
 namespace Shrink.Charts;
 
 /// <summary>
-/// Binds FSharp.Core (needed by Plotly.NET) to one copy per process. Plotly.NET 6.0.0 asks for FSharp.Core 10.1.0.0,
+/// Binds FSharp.Core (needed by Plotly.NET and by Deedle, see Reports/ResultFrames.cs) to one copy per process.
+/// Plotly.NET 6.0.0 and Deedle 8.1.0 ask for FSharp.Core 10.1.0.0,
 /// while the .NET Interactive kernel (dotnet-interactive 1.0.712001) has already loaded its own FSharp.Core 10.0.0.0;
 /// a second copy loaded next to it breaks Plotly.NET (types from two FSharp.Core's do not match:
 /// MissingMethodException). So Shrink's output folder carries no FSharp.Core.dll at its top (only <c>fsharp/</c>), and
